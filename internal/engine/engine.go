@@ -1,0 +1,115 @@
+// Package engine defines what the node needs from a broker (ordering and
+// fan-out of publications between nodes, channel history) and from a presence
+// manager. Implementations live in sub-packages; nothing in the core imports
+// them.
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/heraldhq/herald/internal/protocol"
+)
+
+// Errors returned by engines.
+var (
+	// ErrUnrecoverablePosition means that the requested stream position is
+	// not in history any more (wrong epoch, or trimmed by size or TTL).
+	ErrUnrecoverablePosition = errors.New("engine: unrecoverable position")
+)
+
+// PublishOptions tune one publication.
+type PublishOptions struct {
+	// HistorySize and HistoryTTL enable history for the channel when both
+	// are positive: the publication is stored and gets an offset.
+	HistorySize int
+	HistoryTTL  time.Duration
+	// HistoryMetaTTL is how long the stream's offset and epoch outlive its
+	// last publication; zero means the engine's default (forever for memory).
+	HistoryMetaTTL time.Duration
+	// IdempotencyKey suppresses a repeated publication with the same key
+	// within IdempotentResultTTL; the first result is returned again.
+	IdempotencyKey      string
+	IdempotentResultTTL time.Duration
+}
+
+// HistoryOptions select a page of a channel's stream.
+type HistoryOptions struct {
+	// Since, when set, returns publications after that position; an epoch
+	// mismatch or a trimmed position yields ErrUnrecoverablePosition.
+	Since *protocol.StreamPosition
+	// Limit caps the number of publications: 0 returns the position only,
+	// a negative value returns everything kept.
+	Limit int
+	// Reverse returns the newest publications first.
+	Reverse bool
+	// MetaTTL extends the stream's metadata lifetime, as in PublishOptions.
+	MetaTTL time.Duration
+}
+
+// PublishResult tells where a publication landed.
+type PublishResult struct {
+	Position protocol.StreamPosition
+	// Suppressed is true when an idempotency key matched an earlier publish.
+	Suppressed bool
+}
+
+// EventHandler receives what the broker delivers to this node. The broker
+// calls it in channel order: for one channel, never concurrently and never
+// out of order.
+type EventHandler interface {
+	HandlePublication(ch string, pub *protocol.Publication, sp protocol.StreamPosition)
+	HandleJoin(ch string, info *protocol.ClientInfo)
+	HandleLeave(ch string, info *protocol.ClientInfo)
+	HandleControl(data []byte)
+}
+
+// Broker orders publications per channel, delivers them to every node with
+// subscribers, and keeps channel history.
+type Broker interface {
+	// Run starts delivery to h; it must be called once before anything else.
+	Run(ctx context.Context, h EventHandler) error
+	// Subscribe tells the broker that this node has subscribers in ch.
+	Subscribe(ctx context.Context, ch string) error
+	// Unsubscribe tells the broker that this node has none left in ch.
+	Unsubscribe(ctx context.Context, ch string) error
+	// Publish stores pub (when history is on) and delivers it to every node
+	// subscribed to ch. pub.Offset is assigned by the broker.
+	Publish(ctx context.Context, ch string, pub *protocol.Publication,
+		opts PublishOptions) (PublishResult, error)
+	// PublishJoin and PublishLeave deliver presence events to every node.
+	PublishJoin(ctx context.Context, ch string, info *protocol.ClientInfo) error
+	PublishLeave(ctx context.Context, ch string, info *protocol.ClientInfo) error
+	// PublishControl sends a node control message to all nodes.
+	PublishControl(ctx context.Context, data []byte) error
+	// History reads the stream of ch.
+	History(ctx context.Context, ch string, opts HistoryOptions) (
+		[]*protocol.Publication, protocol.StreamPosition, error)
+	// RemoveHistory drops the stored publications of ch; offset and epoch
+	// are kept so positioned subscribers do not see a spurious gap.
+	RemoveHistory(ctx context.Context, ch string) error
+	// Close releases the broker's resources.
+	Close(ctx context.Context) error
+}
+
+// PresenceStats counts the clients and distinct users present in a channel.
+type PresenceStats struct {
+	NumClients int
+	NumUsers   int
+}
+
+// PresenceManager keeps who is subscribed to which channel, cluster-wide.
+type PresenceManager interface {
+	// AddPresence adds or refreshes clientID in ch; the entry expires after
+	// the manager's TTL unless refreshed again.
+	AddPresence(ctx context.Context, ch, clientID string, info *protocol.ClientInfo) error
+	// RemovePresence removes clientID from ch.
+	RemovePresence(ctx context.Context, ch, clientID, userID string) error
+	// Presence returns the clients present in ch, keyed by client ID.
+	Presence(ctx context.Context, ch string) (map[string]*protocol.ClientInfo, error)
+	// PresenceStats counts clients and distinct users in ch.
+	PresenceStats(ctx context.Context, ch string) (PresenceStats, error)
+	// Close releases the manager's resources.
+	Close(ctx context.Context) error
+}
