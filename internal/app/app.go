@@ -1,0 +1,272 @@
+// Package app wires Herald together: config -> engines -> node -> sessions
+// -> HTTP listeners, and tears it down in reverse order on shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/channel"
+	"github.com/heraldhq/herald/internal/config"
+	"github.com/heraldhq/herald/internal/engine"
+	"github.com/heraldhq/herald/internal/engine/memory"
+	"github.com/heraldhq/herald/internal/hub"
+	"github.com/heraldhq/herald/internal/node"
+	"github.com/heraldhq/herald/internal/session"
+	"github.com/heraldhq/herald/internal/transport"
+	"github.com/heraldhq/herald/internal/transport/websocket"
+)
+
+// App is a configured Herald server.
+type App struct {
+	cfg     *config.Config
+	version string
+	log     *slog.Logger
+
+	broker   engine.Broker
+	presence engine.PresenceManager
+	node     *node.Node
+	sessions *session.Manager
+
+	servers []*http.Server
+	// Addrs holds the bound address of each listener, external first.
+	addrs []net.Addr
+}
+
+// New builds an App from a validated config.
+func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, version: version, log: logger.With("component", "app")}
+
+	rules, err := channel.NewRules(cfg.Channel)
+	if err != nil {
+		return nil, fmt.Errorf("app: channel rules: %w", err)
+	}
+	verifier, err := NewVerifier(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.newEngines(); err != nil {
+		return nil, err
+	}
+
+	h := hub.New(session.Encoders())
+	a.node = node.New(node.Config{
+		Name:     nodeName(cfg),
+		Version:  version,
+		Broker:   a.broker,
+		Presence: a.presence,
+		Hub:      h,
+		Logger:   logger,
+	})
+	a.sessions = session.NewManager(sessionConfig(cfg, a.node, rules, verifier, logger))
+	return a, nil
+}
+
+func (a *App) newEngines() error {
+	switch t := a.cfg.Engine.Type; t {
+	case "", "memory":
+		a.broker = memory.NewBroker(memory.Config{})
+		a.presence = memory.NewPresenceManager(memory.Config{})
+		return nil
+	default:
+		return fmt.Errorf("app: engine %q is not available in this build", t)
+	}
+}
+
+// NewVerifier builds the connection token verifier from config; it returns
+// nil when no key is configured.
+func NewVerifier(cfg *config.Config, logger *slog.Logger) (*auth.Verifier, error) {
+	t := cfg.Client.Token
+	if t.HMACSecretKey == "" && t.RSAPublicKey == "" && t.ECDSAPublicKey == "" &&
+		t.JWKSPublicEndpoint == "" {
+		return nil, nil
+	}
+	v, err := auth.NewVerifier(auth.Config{
+		HMACSecretKey:      t.HMACSecretKey,
+		RSAPublicKey:       t.RSAPublicKey,
+		ECDSAPublicKey:     t.ECDSAPublicKey,
+		JWKSPublicEndpoint: t.JWKSPublicEndpoint,
+		Audience:           t.Audience,
+		Issuer:             t.Issuer,
+		AudienceRegex:      t.AudienceRegex,
+		IssuerRegex:        t.IssuerRegex,
+		UserIDClaim:        t.UserIDClaim,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("app: client.token: %w", err)
+	}
+	return v, nil
+}
+
+func nodeName(cfg *config.Config) string {
+	if cfg.Node.Name != "" {
+		return cfg.Node.Name
+	}
+	host, _ := os.Hostname()
+	return host + "_" + strconv.Itoa(cfg.HTTPServer.Port)
+}
+
+func sessionConfig(cfg *config.Config, n *node.Node, rules *channel.Rules,
+	v *auth.Verifier, logger *slog.Logger) session.Config {
+	c := &cfg.Client
+	return session.Config{
+		Node:                     n,
+		Rules:                    rules,
+		Verifier:                 v,
+		Logger:                   logger,
+		Insecure:                 c.Insecure,
+		AllowAnonymous:           c.AllowAnonymousConnectWithoutToken,
+		DisallowAnonymousTokens:  c.DisallowAnonymousConnectionTokens,
+		PingInterval:             c.PingInterval,
+		PongTimeout:              c.PongTimeout,
+		StaleCloseDelay:          c.StaleCloseDelay,
+		ExpiredCloseDelay:        c.ExpiredCloseDelay,
+		PresenceInterval:         c.PresenceUpdateInterval,
+		ChannelLimit:             c.ChannelLimit,
+		UserConnectionLimit:      c.UserConnectionLimit,
+		ConnectionLimit:          c.ConnectionLimit,
+		QueueMaxSize:             c.QueueMaxSize,
+		HistoryMaxLimit:          c.HistoryMaxPublicationLimit,
+		RecoveryMaxLimit:         c.RecoveryMaxPublicationLimit,
+		IncludeServerTime:        c.ConnectIncludeServerTime,
+		PersonalChannel:          c.SubscribeToUserPersonalChannel.Enabled,
+		PersonalChannelNamespace: c.SubscribeToUserPersonalChannel.PersonalChannelNamespace,
+		PersonalSingleConnection: c.SubscribeToUserPersonalChannel.SingleConnection,
+	}
+}
+
+// Run starts the engines and listeners and serves until ctx is done, then
+// drains within the configured shutdown timeout.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+
+	timeout := a.cfg.Shutdown.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return a.Shutdown(sctx)
+}
+
+// Start starts the engines, the session timers and the HTTP listeners.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.node.Run(ctx); err != nil {
+		return fmt.Errorf("app: start engine: %w", err)
+	}
+	go a.sessions.Run(context.WithoutCancel(ctx))
+
+	ext, internal := a.muxes()
+	if err := a.listen(a.cfg.HTTPServer.Address, a.cfg.HTTPServer.Port, ext); err != nil {
+		return err
+	}
+	if internal != nil {
+		addr := a.cfg.HTTPServer.InternalAddress
+		if err := a.listen(addr, a.cfg.HTTPServer.InternalPort, internal); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Addrs returns the addresses the listeners bound, external first.
+func (a *App) Addrs() []net.Addr { return a.addrs }
+
+// muxes builds the external handler and, when internal endpoints have a
+// port of their own, the internal one.
+func (a *App) muxes() (ext, internal *http.ServeMux) {
+	ext = http.NewServeMux()
+	cfg := a.cfg
+	if !cfg.WebSocket.Disabled {
+		ext.Handle(prefix(cfg.WebSocket.HandlerPrefix, "/connection/websocket"),
+			websocket.NewHandler(websocket.Config{
+				Sessions:         a.sessions,
+				Origins:          transport.NewOriginChecker(cfg.Client.AllowedOrigins),
+				Logger:           a.log,
+				MessageSizeLimit: cfg.WebSocket.MessageSizeLimit,
+				WriteTimeout:     cfg.WebSocket.WriteTimeout,
+			}))
+	}
+
+	internal = ext
+	separate := cfg.HTTPServer.InternalPort != 0 &&
+		(cfg.HTTPServer.InternalPort != cfg.HTTPServer.Port ||
+			cfg.HTTPServer.InternalAddress != cfg.HTTPServer.Address)
+	if separate {
+		internal = http.NewServeMux()
+	}
+	internal.HandleFunc(prefix(cfg.Health.HandlerPrefix, "/health"), a.serveHealth)
+	if !separate {
+		internal = nil
+	}
+	return ext, internal
+}
+
+func prefix(configured, def string) string {
+	if configured == "" {
+		return def
+	}
+	return configured
+}
+
+func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if a.sessions.Closing() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{}`))
+		return
+	}
+	_, _ = w.Write([]byte(`{}`))
+}
+
+func (a *App) listen(host string, port int, h http.Handler) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("app: listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	a.servers = append(a.servers, srv)
+	a.addrs = append(a.addrs, ln.Addr())
+	a.log.Info("listening", "addr", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops accepting connections, tells every client to reconnect,
+// waits for sessions to end, then closes the engines.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.log.Info("shutting down", "clients", a.sessions.NumClients())
+
+	var wg sync.WaitGroup
+	for _, srv := range a.servers {
+		wg.Go(func() { _ = srv.Shutdown(ctx) })
+	}
+	err := a.sessions.Shutdown(ctx)
+	wg.Wait()
+
+	if delay := a.cfg.Shutdown.TerminationDelay; delay > 0 {
+		time.Sleep(delay)
+	}
+	err = errors.Join(err, a.broker.Close(ctx), a.presence.Close(ctx))
+	return err
+}

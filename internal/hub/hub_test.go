@@ -1,0 +1,178 @@
+package hub
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/heraldhq/herald/internal/protocol"
+)
+
+// recConn records what the hub enqueues for it.
+type recConn struct {
+	mu       sync.Mutex
+	got      [][]byte
+	n        int
+	lost     []string
+	countOut bool
+}
+
+func (c *recConn) Enqueue(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.countOut {
+		c.n++
+		return
+	}
+	c.got = append(c.got, b)
+}
+
+func (c *recConn) InsufficientState(ch string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lost = append(c.lost, ch)
+}
+
+func newTestHub() *Hub {
+	return New([]Encoder{protocol.JSON, protocol.Protobuf})
+}
+
+func addActive(t testing.TB, h *Hub, c SubConfig) *Sub {
+	t.Helper()
+	s := NewSub(c)
+	h.Add(s)
+	s.Activate(0, "", nil)
+	return s
+}
+
+func TestBroadcastSharesBytesPerVariant(t *testing.T) {
+	h := newTestHub()
+	a, b, p := &recConn{}, &recConn{}, &recConn{}
+	addActive(t, h, SubConfig{Channel: "news", Conn: a})
+	addActive(t, h, SubConfig{Channel: "news", Conn: b})
+	addActive(t, h, SubConfig{Channel: "news", Conn: p, Variant: 1})
+	addActive(t, h, SubConfig{Channel: "other", Conn: &recConn{}})
+
+	pub := &protocol.Publication{Data: []byte(`{"x":1}`)}
+	h.BroadcastPublication("news", pub, protocol.StreamPosition{})
+
+	if len(a.got) != 1 || len(b.got) != 1 || len(p.got) != 1 {
+		t.Fatalf("deliveries: %d %d %d, want 1 each", len(a.got), len(b.got), len(p.got))
+	}
+	if &a.got[0][0] != &b.got[0][0] {
+		t.Error("JSON subscribers got different byte slices; want one shared encoding")
+	}
+	want := `{"push":{"channel":"news","pub":{"data":{"x":1}}}}`
+	if string(a.got[0]) != want {
+		t.Errorf("JSON push = %s, want %s", a.got[0], want)
+	}
+	if bytes.Equal(p.got[0], a.got[0]) {
+		t.Error("Protobuf subscriber got the JSON encoding")
+	}
+}
+
+func TestBufferedSubReleasesAfterReply(t *testing.T) {
+	h := newTestHub()
+	c := &recConn{}
+	s := NewSub(SubConfig{Channel: "ch", Conn: c, Positioned: true})
+	h.Add(s)
+
+	for off := uint64(4); off <= 6; off++ {
+		pub := &protocol.Publication{Data: []byte(`1`), Offset: off}
+		h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: off, Epoch: "e"})
+	}
+	if len(c.got) != 0 {
+		t.Fatalf("got %d deliveries while buffering, want 0", len(c.got))
+	}
+
+	reply := []byte("reply")
+	s.Activate(4, "e", func() { c.Enqueue(reply) })
+
+	if len(c.got) != 3 || string(c.got[0]) != "reply" {
+		t.Fatalf("got %q, want the reply then offsets 5 and 6", c.got)
+	}
+	pub := &protocol.Publication{Data: []byte(`1`), Offset: 7}
+	h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: 7, Epoch: "e"})
+	if len(c.got) != 4 || s.Offset() != 7 {
+		t.Fatalf("live delivery: %d messages, offset %d; want 4, 7", len(c.got), s.Offset())
+	}
+}
+
+func TestPositionGapReportsInsufficientState(t *testing.T) {
+	h := newTestHub()
+	c := &recConn{}
+	addActive(t, h, SubConfig{Channel: "ch", Conn: c, Positioned: true})
+
+	for _, off := range []uint64{1, 3, 4} {
+		pub := &protocol.Publication{Data: []byte(`1`), Offset: off}
+		h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: off})
+	}
+	if len(c.got) != 1 {
+		t.Errorf("delivered %d, want only offset 1 before the gap", len(c.got))
+	}
+	if len(c.lost) != 1 || c.lost[0] != "ch" {
+		t.Errorf("insufficient state calls = %v, want one for ch", c.lost)
+	}
+}
+
+func TestJoinLeaveOnlyForSubscribersWhoAsked(t *testing.T) {
+	h := newTestHub()
+	asked, silent := &recConn{}, &recConn{}
+	addActive(t, h, SubConfig{Channel: "ch", Conn: asked, JoinLeave: true})
+	addActive(t, h, SubConfig{Channel: "ch", Conn: silent})
+
+	info := &protocol.ClientInfo{User: "u", Client: "c"}
+	h.BroadcastJoin("ch", info)
+	h.BroadcastLeave("ch", info)
+
+	if len(asked.got) != 2 || len(silent.got) != 0 {
+		t.Errorf("join/leave deliveries: %d and %d, want 2 and 0",
+			len(asked.got), len(silent.got))
+	}
+}
+
+func TestAddRemoveKeepsSliceDense(t *testing.T) {
+	h := newTestHub()
+	subs := make([]*Sub, 5)
+	for i := range subs {
+		subs[i] = addActive(t, h, SubConfig{Channel: "ch", Conn: &recConn{}})
+	}
+	if h.Remove(subs[1]) {
+		t.Fatal("Remove of one of five reported the channel empty")
+	}
+	if n := h.NumSubscribers("ch"); n != 4 {
+		t.Fatalf("subscribers = %d, want 4", n)
+	}
+	if h.Remove(subs[1]) {
+		t.Error("second Remove of the same Sub reported last")
+	}
+	last := false
+	for _, i := range []int{0, 2, 3, 4} {
+		last = h.Remove(subs[i])
+	}
+	if !last || h.NumSubscribers("ch") != 0 {
+		t.Errorf("after removing all: last=%v, n=%d", last, h.NumSubscribers("ch"))
+	}
+}
+
+// BenchmarkBroadcast10k measures fan-out of one publication to 10 000
+// subscribers of one channel: one encoding, then one enqueue per subscriber.
+func BenchmarkBroadcast10k(b *testing.B) {
+	for _, variant := range []uint8{0, 1} {
+		b.Run("variant="+strconv.Itoa(int(variant)), func(b *testing.B) {
+			h := newTestHub()
+			for range 10000 {
+				c := &recConn{countOut: true}
+				addActive(b, h, SubConfig{Channel: "bench", Conn: c, Variant: variant})
+			}
+			pub := &protocol.Publication{Data: []byte(`{"input":"hello world"}`)}
+			b.ReportAllocs()
+			for b.Loop() {
+				h.BroadcastPublication("bench", pub, protocol.StreamPosition{})
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10000,
+				"ns/delivery")
+		})
+	}
+}

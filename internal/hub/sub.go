@@ -1,0 +1,153 @@
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/heraldhq/herald/internal/protocol"
+)
+
+// SubConfig describes one subscription of a connection to a channel.
+type SubConfig struct {
+	Channel string
+	Conn    Conn
+	// Variant selects the wire variant the connection reads.
+	Variant uint8
+	// JoinLeave asks for join and leave pushes.
+	JoinLeave bool
+	// Positioned makes the hub check that offsets arrive without gaps.
+	Positioned bool
+}
+
+// Sub is one connection's subscription to one channel. A new Sub starts in
+// the buffering state: publications are held back until [Sub.Activate], so
+// that the subscribe reply (with any recovered publications) always reaches
+// the client before the live stream does.
+type Sub struct {
+	channel    string
+	conn       Conn
+	variant    uint8
+	joinLeave  bool
+	positioned bool
+
+	// idx is the position in the channel's slice; guarded by the shard lock.
+	idx int
+
+	buffering atomic.Bool
+	// offset is the last offset delivered on a positioned subscription. Only
+	// the channel's broadcasting goroutine writes it once the Sub is active.
+	offset atomic.Uint64
+	lost   atomic.Bool
+
+	// mu guards pending while buffering.
+	mu      sync.Mutex
+	pending []pendingPub
+}
+
+type pendingPub struct {
+	data   []byte
+	offset uint64
+	epoch  string
+	isPub  bool
+}
+
+// NewSub returns a subscription in the buffering state.
+func NewSub(c SubConfig) *Sub {
+	s := &Sub{
+		channel:    c.Channel,
+		conn:       c.Conn,
+		variant:    c.Variant,
+		joinLeave:  c.JoinLeave,
+		positioned: c.Positioned,
+		idx:        -1,
+	}
+	s.buffering.Store(true)
+	return s
+}
+
+// Channel returns the subscribed channel.
+func (s *Sub) Channel() string { return s.channel }
+
+// Offset returns the last offset delivered on a positioned subscription.
+func (s *Sub) Offset() uint64 { return s.offset.Load() }
+
+func (s *Sub) wantsJoinLeave() bool { return s.joinLeave }
+
+func (s *Sub) deliver(b []byte, pub *protocol.Publication, sp protocol.StreamPosition) {
+	if s.buffering.Load() && s.buffer(b, pub, sp) {
+		return
+	}
+	if s.positioned && pub != nil && pub.Offset > 0 && !s.advance(pub.Offset) {
+		return
+	}
+	s.conn.Enqueue(b)
+}
+
+// buffer holds a message back while the subscription is being set up. It
+// reports false when the Sub went live in the meantime.
+func (s *Sub) buffer(b []byte, pub *protocol.Publication, sp protocol.StreamPosition) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.buffering.Load() {
+		return false
+	}
+	p := pendingPub{data: b}
+	if pub != nil {
+		p.isPub, p.offset, p.epoch = true, pub.Offset, sp.Epoch
+	}
+	s.pending = append(s.pending, p)
+	return true
+}
+
+// advance moves a positioned subscription to offset, reporting whether the
+// publication should be delivered. A gap means the client missed something it
+// cannot get back from this stream, so the connection is told to recover.
+func (s *Sub) advance(offset uint64) bool {
+	if s.lost.Load() {
+		return false
+	}
+	cur := s.offset.Load()
+	switch {
+	case offset <= cur:
+		return false
+	case offset == cur+1:
+		s.offset.Store(offset)
+		return true
+	default:
+		s.lost.Store(true)
+		s.conn.InsufficientState(s.channel)
+		return false
+	}
+}
+
+// Activate ends buffering. It first calls enqueueReply, so the caller can queue
+// the subscribe reply (or the connect reply holding it), then delivers the
+// held-back messages that come after position top, then goes live. Messages
+// at or below top are dropped: the reply already covers them.
+func (s *Sub) Activate(top uint64, epoch string, enqueueReply func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if enqueueReply != nil {
+		enqueueReply()
+	}
+	s.offset.Store(top)
+	for _, p := range s.pending {
+		if !p.isPub || p.offset == 0 || !s.positioned {
+			if !p.isPub || p.offset == 0 || p.offset > top {
+				s.conn.Enqueue(p.data)
+			}
+			continue
+		}
+		if epoch != "" && p.epoch != "" && p.epoch != epoch {
+			s.lost.Store(true)
+			s.conn.InsufficientState(s.channel)
+			break
+		}
+		if s.advance(p.offset) {
+			s.conn.Enqueue(p.data)
+		}
+	}
+	s.pending = nil
+	s.buffering.Store(false)
+}

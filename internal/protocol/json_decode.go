@@ -1,0 +1,742 @@
+package protocol
+
+import (
+	"bytes"
+	"math"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Commands are decoded by a hand-written scanner rather than encoding/json:
+//   - keys match the protocol's names exactly, as the reference server does,
+//     where encoding/json would also accept "ID" or "Connect";
+//   - data fields are validated in the same pass that finds their end and
+//     are kept as raw bytes, with no reflection and no intermediate structs;
+//   - it never recurses on client data: skipped values keep a bit per open
+//     container, so a deeply nested payload cannot grow the reader's stack.
+// Every read is bounds-checked against the line, so no input can panic it;
+// FuzzJSONDecodeFrame checks that and compares validity with encoding/json.
+
+// maxJSONDepth bounds the nesting of a command line, counted from its outer
+// object: the limit of encoding/json, so that Herald accepts what it does.
+const maxJSONDepth = 10000
+
+// DecodeFrame implements [Codec]. The frame must be valid UTF-8: its raw
+// data fields are forwarded verbatim in text frames to other clients, and a
+// browser drops a WebSocket connection that receives invalid UTF-8.
+func (jsonCodec) DecodeFrame(frame []byte, fn func(cmd *Command) error) error {
+	if len(frame) == 0 {
+		return malformed("json: empty frame")
+	}
+	if !utf8.Valid(frame) {
+		return malformed("json: invalid UTF-8")
+	}
+	// Spec §3: one trailing newline is tolerated, empty lines are not.
+	frame = bytes.TrimSuffix(frame, []byte{'\n'})
+	d := jsonDecoder{}
+	for n := 1; ; n++ {
+		line, rest, more := bytes.Cut(frame, []byte{'\n'})
+		d.b, d.i, d.n = line, 0, n
+		cmd := new(Command)
+		if err := d.command(cmd); err != nil {
+			return err
+		}
+		if err := fn(cmd); err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		frame = rest
+	}
+}
+
+// jsonDecoder reads one command line. Its methods consume the value at d.i
+// and leave d.i just past it.
+type jsonDecoder struct {
+	b   []byte
+	i   int
+	n   int    // 1-based number of the command in its frame, for errors
+	buf []byte // scratch space for keys that contain escapes
+	// depth counts the objects that enclose d.i, so that the nesting limit
+	// applies to the whole line as it does in encoding/json.
+	depth int
+}
+
+func (d *jsonDecoder) err(what string) error {
+	return malformed("json: command %d: %s at offset %d", d.n, what, d.i)
+}
+
+func (d *jsonDecoder) command(c *Command) error {
+	if len(d.b) == 0 {
+		return d.err("empty line")
+	}
+	d.ws()
+	if d.i >= len(d.b) || d.b[d.i] != '{' {
+		return d.err("expected object")
+	}
+	err := d.object(func(key []byte) error { return commandField(d, c, key) })
+	if err != nil {
+		return err
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return d.err("data after object")
+	}
+	return nil
+}
+
+func commandField(d *jsonDecoder, c *Command, key []byte) (err error) {
+	switch string(key) {
+	case "id":
+		var v uint64
+		v, err = d.uint(math.MaxUint32)
+		c.ID = uint32(v)
+	case "connect":
+		c.Connect, err = jsonMessage(d, connectField)
+	case "subscribe":
+		c.Subscribe, err = jsonMessage(d, subscribeField)
+	case "unsubscribe":
+		c.Unsubscribe, err = jsonMessage(d, unsubscribeField)
+	case "publish":
+		c.Publish, err = jsonMessage(d, publishField)
+	case "presence":
+		c.Presence, err = jsonMessage(d, presenceField)
+	case "presence_stats":
+		c.PresenceStats, err = jsonMessage(d, presenceStatsField)
+	case "history":
+		c.History, err = jsonMessage(d, historyField)
+	case "ping":
+		c.Ping, err = jsonMessage(d, skipField[PingRequest])
+	case "send":
+		c.Send, err = jsonMessage(d, sendField)
+	case "rpc":
+		c.RPC, err = jsonMessage(d, rpcField)
+	case "refresh":
+		c.Refresh, err = jsonMessage(d, refreshField)
+	case "sub_refresh":
+		c.SubRefresh, err = jsonMessage(d, subRefreshField)
+	default:
+		err = d.skip()
+	}
+	return err
+}
+
+// jsonMessage decodes an object into a new T with field, which handles one
+// member; null means the message is absent.
+func jsonMessage[T any](d *jsonDecoder,
+	field func(*jsonDecoder, *T, []byte) error) (*T, error) {
+	if d.null() {
+		return nil, nil
+	}
+	m := new(T)
+	return m, d.object(func(key []byte) error { return field(d, m, key) })
+}
+
+// skipField is the field decoder of messages with nothing Herald reads.
+func skipField[T any](d *jsonDecoder, _ *T, _ []byte) error { return d.skip() }
+
+func connectField(d *jsonDecoder, m *ConnectRequest, key []byte) error {
+	switch string(key) {
+	case "token":
+		return d.str(&m.Token)
+	case "data":
+		return d.raw(&m.Data)
+	case "subs":
+		return d.subs(&m.Subs)
+	case "name":
+		return d.str(&m.Name)
+	case "version":
+		return d.str(&m.Version)
+	case "headers":
+		return d.stringMap(&m.Headers)
+	}
+	return d.skip()
+}
+
+func subscribeField(d *jsonDecoder, m *SubscribeRequest, key []byte) (err error) {
+	switch string(key) {
+	case "channel":
+		return d.str(&m.Channel)
+	case "token":
+		return d.str(&m.Token)
+	case "recover":
+		return d.bool(&m.Recover)
+	case "epoch":
+		return d.str(&m.Epoch)
+	case "offset":
+		m.Offset, err = d.uint(math.MaxUint64)
+	case "data":
+		return d.raw(&m.Data)
+	case "positioned":
+		return d.bool(&m.Positioned)
+	case "recoverable":
+		return d.bool(&m.Recoverable)
+	case "join_leave":
+		return d.bool(&m.JoinLeave)
+	case "delta":
+		return d.str(&m.Delta)
+	case "tf":
+		// Herald declines tag filters, so only their presence matters.
+		if !d.null() {
+			m.HasFilter = true
+			return d.skip()
+		}
+	case "flag":
+		m.Flag, err = d.int(math.MaxInt64)
+	case "type":
+		var v int64
+		v, err = d.int(math.MaxInt32)
+		m.Type = int32(v)
+	default:
+		return d.skip()
+	}
+	return err
+}
+
+func unsubscribeField(d *jsonDecoder, m *UnsubscribeRequest, key []byte) error {
+	return d.channelOnly(&m.Channel, key)
+}
+
+func presenceField(d *jsonDecoder, m *PresenceRequest, key []byte) error {
+	return d.channelOnly(&m.Channel, key)
+}
+
+func presenceStatsField(d *jsonDecoder, m *PresenceStatsRequest, key []byte) error {
+	return d.channelOnly(&m.Channel, key)
+}
+
+func publishField(d *jsonDecoder, m *PublishRequest, key []byte) error {
+	switch string(key) {
+	case "channel":
+		return d.str(&m.Channel)
+	case "data":
+		return d.raw(&m.Data)
+	}
+	return d.skip()
+}
+
+func historyField(d *jsonDecoder, m *HistoryRequest, key []byte) (err error) {
+	switch string(key) {
+	case "channel":
+		return d.str(&m.Channel)
+	case "limit":
+		var v int64
+		v, err = d.int(math.MaxInt32)
+		m.Limit = int32(v)
+	case "since":
+		m.Since, err = jsonMessage(d, streamPositionField)
+	case "reverse":
+		return d.bool(&m.Reverse)
+	default:
+		return d.skip()
+	}
+	return err
+}
+
+func streamPositionField(d *jsonDecoder, m *StreamPosition, key []byte) (err error) {
+	switch string(key) {
+	case "offset":
+		m.Offset, err = d.uint(math.MaxUint64)
+		return err
+	case "epoch":
+		return d.str(&m.Epoch)
+	}
+	return d.skip()
+}
+
+func sendField(d *jsonDecoder, m *SendRequest, key []byte) error {
+	if string(key) == "data" {
+		return d.raw(&m.Data)
+	}
+	return d.skip()
+}
+
+func rpcField(d *jsonDecoder, m *RPCRequest, key []byte) error {
+	switch string(key) {
+	case "data":
+		return d.raw(&m.Data)
+	case "method":
+		return d.str(&m.Method)
+	}
+	return d.skip()
+}
+
+func refreshField(d *jsonDecoder, m *RefreshRequest, key []byte) error {
+	if string(key) == "token" {
+		return d.str(&m.Token)
+	}
+	return d.skip()
+}
+
+func subRefreshField(d *jsonDecoder, m *SubRefreshRequest, key []byte) error {
+	switch string(key) {
+	case "channel":
+		return d.str(&m.Channel)
+	case "token":
+		return d.str(&m.Token)
+	}
+	return d.skip()
+}
+
+// channelOnly is the member decoder of requests that carry only a channel.
+func (d *jsonDecoder) channelOnly(ch *string, key []byte) error {
+	if string(key) == "channel" {
+		return d.str(ch)
+	}
+	return d.skip()
+}
+
+// subs decodes ConnectRequest.subs. A null entry becomes an empty request so
+// that the session never meets a nil value.
+func (d *jsonDecoder) subs(m *map[string]*SubscribeRequest) error {
+	if d.null() {
+		return nil
+	}
+	if *m == nil {
+		*m = make(map[string]*SubscribeRequest)
+	}
+	return d.object(func(key []byte) error {
+		ch := string(key) // key may live in d.buf, which the value reuses
+		sr, err := jsonMessage(d, subscribeField)
+		if sr == nil {
+			sr = new(SubscribeRequest)
+		}
+		(*m)[ch] = sr
+		return err
+	})
+}
+
+func (d *jsonDecoder) stringMap(m *map[string]string) error {
+	if d.null() {
+		return nil
+	}
+	if *m == nil {
+		*m = make(map[string]string)
+	}
+	return d.object(func(key []byte) error {
+		k := string(key)
+		var v string
+		err := d.str(&v)
+		(*m)[k] = v
+		return err
+	})
+}
+
+// object decodes the object at d.i, calling field with each member's key
+// once the value is due; field must consume the value. The key may point
+// into d.buf and is valid only until the value is decoded.
+func (d *jsonDecoder) object(field func(key []byte) error) error {
+	if !d.consume('{') {
+		return d.err("expected object")
+	}
+	// Nesting of requests is fixed by the schema (at most four levels), so
+	// this only makes skip count the levels its value sits in.
+	d.depth++
+	defer func() { d.depth-- }()
+	d.ws()
+	if d.consume('}') {
+		return nil
+	}
+	for {
+		key, err := d.key()
+		if err != nil {
+			return err
+		}
+		if err := field(key); err != nil {
+			return err
+		}
+		d.ws()
+		if d.consume('}') {
+			return nil
+		}
+		if !d.consume(',') {
+			return d.err("expected ',' or '}'")
+		}
+		d.ws()
+	}
+}
+
+// key decodes an object key and the colon after it, and skips the
+// whitespace before the value.
+func (d *jsonDecoder) key() ([]byte, error) {
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return nil, d.err("expected key")
+	}
+	start := d.i + 1
+	end, escaped, err := d.scanString()
+	if err != nil {
+		return nil, err
+	}
+	key := d.b[start:end]
+	if escaped {
+		d.buf = appendUnquoted(d.buf[:0], key)
+		key = d.buf
+	}
+	d.ws()
+	if !d.consume(':') {
+		return nil, d.err("expected ':'")
+	}
+	d.ws()
+	return key, nil
+}
+
+// str decodes a string; null leaves *s as it is.
+func (d *jsonDecoder) str(s *string) error {
+	if d.null() {
+		return nil
+	}
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return d.err("expected string")
+	}
+	start := d.i + 1
+	end, escaped, err := d.scanString()
+	if err != nil {
+		return err
+	}
+	if escaped {
+		*s = string(appendUnquoted(nil, d.b[start:end]))
+	} else {
+		*s = string(d.b[start:end])
+	}
+	return nil
+}
+
+// bool decodes true or false; null leaves *v as it is.
+func (d *jsonDecoder) bool(v *bool) error {
+	switch {
+	case d.literal("true"):
+		*v = true
+	case d.literal("false"):
+		*v = false
+	case !d.null():
+		return d.err("expected boolean")
+	}
+	return nil
+}
+
+// raw copies a value of any kind after validating it. The copy keeps the
+// command independent of the frame buffer.
+func (d *jsonDecoder) raw(r *Raw) error {
+	start := d.i
+	if err := d.skip(); err != nil {
+		return err
+	}
+	*r = Raw(bytes.Clone(d.b[start:d.i]))
+	return nil
+}
+
+// uint decodes an integer in [0, limit]; null is 0. Fractions and exponents
+// are rejected, as the reference server does, even when the value is whole.
+func (d *jsonDecoder) uint(limit uint64) (uint64, error) {
+	if d.null() {
+		return 0, nil
+	}
+	return d.digits(limit)
+}
+
+// int decodes an integer in [-limit-1, limit]; null is 0.
+func (d *jsonDecoder) int(limit int64) (int64, error) {
+	if d.null() {
+		return 0, nil
+	}
+	if !d.consume('-') {
+		v, err := d.digits(uint64(limit))
+		return int64(v), err
+	}
+	v, err := d.digits(uint64(limit) + 1)
+	// -int64(1<<63) wraps to itself, which is the right answer.
+	return -int64(v), err
+}
+
+// digits decodes the digits of a JSON integer no greater than limit.
+func (d *jsonDecoder) digits(limit uint64) (uint64, error) {
+	b, i := d.b, d.i
+	if i >= len(b) || b[i] < '0' || b[i] > '9' {
+		return 0, d.err("expected integer")
+	}
+	var v uint64
+	if b[i] == '0' {
+		i++
+	} else {
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			digit := uint64(b[i] - '0')
+			if v > (limit-digit)/10 {
+				return 0, d.err("integer out of range")
+			}
+			v = v*10 + digit
+		}
+	}
+	d.i = i
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E' || isDigit(b[i])) {
+		return 0, d.err("expected integer")
+	}
+	return v, nil
+}
+
+// skip consumes one value of any kind, checking that it is valid JSON. It
+// keeps a bit per open container (set for an object) instead of recursing.
+func (d *jsonDecoder) skip() error {
+	var small [4]uint64
+	open := small[:]
+	depth := 0
+	for {
+		c, err := d.scalarOrOpen()
+		if err != nil {
+			return err
+		}
+		if c != 0 {
+			if d.depth+depth == maxJSONDepth {
+				return d.err("nesting too deep")
+			}
+			d.ws()
+			if !d.consume(c + 2) { // '{'+2 is '}' and '['+2 is ']'
+				if depth/64 == len(open) {
+					open = append(open, 0)
+				}
+				open[depth/64] &^= 1 << (depth % 64)
+				if c == '{' {
+					open[depth/64] |= 1 << (depth % 64)
+					if _, err := d.key(); err != nil {
+						return err
+					}
+				}
+				depth++
+				continue
+			}
+		}
+		// A value ended: close containers until one has another element.
+		for {
+			if depth == 0 {
+				return nil
+			}
+			d.ws()
+			inObject := open[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+			if d.consume(',') {
+				d.ws()
+				if inObject {
+					if _, err := d.key(); err != nil {
+						return err
+					}
+				}
+				break
+			}
+			if !inObject && d.consume(']') || inObject && d.consume('}') {
+				depth--
+				continue
+			}
+			return d.err("expected ',' or end of container")
+		}
+	}
+}
+
+// scalarOrOpen consumes a scalar value and returns 0, or consumes only the
+// opening bracket of a container and returns it.
+func (d *jsonDecoder) scalarOrOpen() (byte, error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return 0, d.err("expected value")
+	}
+	switch c := d.b[d.i]; c {
+	case '{', '[':
+		d.i++
+		return c, nil
+	case '"':
+		_, _, err := d.scanString()
+		return 0, err
+	case 't', 'f', 'n':
+		if d.literal("true") || d.literal("false") || d.null() {
+			return 0, nil
+		}
+		return 0, d.err("invalid literal")
+	}
+	return 0, d.number()
+}
+
+// number consumes a JSON number of any form.
+func (d *jsonDecoder) number() error {
+	b, i := d.b, d.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = skipDigits(b, i)
+	default:
+		return d.err("invalid value")
+	}
+	if i < len(b) && b[i] == '.' {
+		if j := skipDigits(b, i+1); j > i+1 {
+			i = j
+		} else {
+			d.i = j
+			return d.err("invalid number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			d.i = j
+			return d.err("invalid number")
+		}
+		i = j
+	}
+	d.i = i
+	return nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i
+}
+
+// scanString validates the string starting at d.i (a '"') and moves past
+// it. It returns the index of the closing quote and whether the string has
+// escapes. UTF-8 validity was checked for the whole frame already.
+func (d *jsonDecoder) scanString() (end int, escaped bool, err error) {
+	b := d.b
+	for i := d.i + 1; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			d.i = i + 1
+			return i, escaped, nil
+		case c == '\\':
+			escaped = true
+			n := escapeLen(b[i:])
+			if n == 0 {
+				d.i = i
+				return 0, false, d.err("invalid escape")
+			}
+			i += n
+		case c < 0x20:
+			d.i = i
+			return 0, false, d.err("control character in string")
+		default:
+			i++
+		}
+	}
+	d.i = len(b)
+	return 0, false, d.err("unterminated string")
+}
+
+// escapeLen returns the length of the valid escape sequence at the start of
+// s, or 0 if there is none.
+func escapeLen(s []byte) int {
+	if len(s) < 2 {
+		return 0
+	}
+	switch s[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if len(s) >= 6 && hex4(s[2:6]) >= 0 {
+			return 6
+		}
+	}
+	return 0
+}
+
+// hex4 decodes four hex digits, or returns -1.
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// appendUnquoted appends the text of a string body that scanString accepted.
+// Like encoding/json, it joins surrogate pairs and turns a lone surrogate
+// into U+FFFD.
+func appendUnquoted(b, s []byte) []byte {
+	for len(s) > 0 {
+		i := bytes.IndexByte(s, '\\')
+		if i < 0 {
+			return append(b, s...)
+		}
+		b = append(b, s[:i]...)
+		s = s[i:]
+		switch c := s[1]; c {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r := hex4(s[2:6])
+			s = s[6:]
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
+					r2 = hex4(s[2:6])
+				}
+				if r = utf16.DecodeRune(r, r2); r != unicode.ReplacementChar {
+					s = s[6:]
+				}
+			}
+			b = utf8.AppendRune(b, r)
+			continue
+		default: // '"', '\\' and '/' stand for themselves
+			b = append(b, c)
+		}
+		s = s[2:]
+	}
+	return b
+}
+
+func (d *jsonDecoder) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\r', '\n':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// consume moves past c if it is the next byte.
+func (d *jsonDecoder) consume(c byte) bool {
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// literal moves past lit if it comes next.
+func (d *jsonDecoder) literal(lit string) bool {
+	if bytes.HasPrefix(d.b[d.i:], []byte(lit)) {
+		d.i += len(lit)
+		return true
+	}
+	return false
+}
+
+func (d *jsonDecoder) null() bool { return d.literal("null") }

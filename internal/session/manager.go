@@ -1,0 +1,269 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/channel"
+	"github.com/heraldhq/herald/internal/node"
+	"github.com/heraldhq/herald/internal/protocol"
+)
+
+// Config holds the client-facing settings shared by all sessions.
+type Config struct {
+	Node  *node.Node
+	Rules *channel.Rules
+	// Verifier checks connection and subscription tokens; nil when no key
+	// is configured.
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+
+	// Insecure accepts every connection as anonymous and allows every
+	// channel operation.
+	Insecure bool
+	// AllowAnonymous accepts connections without a token as user "".
+	AllowAnonymous bool
+	// DisallowAnonymousTokens rejects tokens with an empty sub.
+	DisallowAnonymousTokens bool
+
+	PingInterval      time.Duration // <= 0 disables app-level pings
+	PongTimeout       time.Duration // <= 0 disables pong checks
+	StaleCloseDelay   time.Duration
+	ExpiredCloseDelay time.Duration
+	PresenceInterval  time.Duration
+
+	ChannelLimit        int
+	UserConnectionLimit int
+	ConnectionLimit     int
+	QueueMaxSize        int
+	HistoryMaxLimit     int
+	RecoveryMaxLimit    int
+	IncludeServerTime   bool
+
+	PersonalChannel          bool
+	PersonalChannelNamespace string
+	PersonalSingleConnection bool
+}
+
+// Manager owns all sessions of a node: it registers them, enforces
+// connection limits, and drives the node-wide timing wheel for pings, pong
+// checks, presence refresh, expiry and stale connections.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+
+	// mu guards sessions and users.
+	mu       sync.RWMutex
+	sessions map[string]*Session
+	users    map[string]map[string]*Session
+
+	// pendingMu guards pending: sessions that have not connected yet.
+	pendingMu sync.Mutex
+	pending   map[*Session]struct{}
+
+	wheel    *wheel
+	count    atomic.Int64
+	closing  atomic.Bool
+	stop     chan struct{}
+	stopped  chan struct{}
+	stopOnce sync.Once
+
+	pingBytes [variantCount][]byte
+}
+
+// NewManager returns a manager; call [Manager.Run] to start its timers.
+func NewManager(cfg Config) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StaleCloseDelay <= 0 {
+		cfg.StaleCloseDelay = 10 * time.Second
+	}
+	if cfg.PresenceInterval <= 0 {
+		cfg.PresenceInterval = 27 * time.Second
+	}
+	m := &Manager{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "session"),
+		sessions: make(map[string]*Session),
+		users:    make(map[string]map[string]*Session),
+		pending:  make(map[*Session]struct{}),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	period := cfg.PingInterval
+	if period <= 0 {
+		period = cfg.PresenceInterval
+	}
+	m.wheel = newWheel(period)
+	for v := range variantCount {
+		m.pingBytes[v] = codecs[v].AppendReply(nil, &protocol.Reply{})
+	}
+	return m
+}
+
+// Run drives the timing wheel until ctx ends or Shutdown is called.
+func (m *Manager) Run(ctx context.Context) {
+	defer close(m.stopped)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for tick := 0; ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.stop:
+			return
+		case now := <-t.C:
+			m.onTick(tick, now)
+		}
+	}
+}
+
+func (m *Manager) onTick(tick int, now time.Time) {
+	m.checkStale(now)
+
+	slot := m.wheel.slot(tick)
+	for _, s := range m.wheel.members(slot) {
+		s.onWheel(now)
+	}
+	if m.cfg.PingInterval > 0 && m.cfg.PongTimeout > 0 {
+		back := int((m.cfg.PongTimeout + time.Second - 1) / time.Second)
+		for _, s := range m.wheel.members(m.wheel.slot(tick - back)) {
+			s.checkPong(now)
+		}
+	}
+}
+
+func (m *Manager) checkStale(now time.Time) {
+	var stale []*Session
+	m.pendingMu.Lock()
+	for s := range m.pending {
+		if now.Sub(s.created) >= m.cfg.StaleCloseDelay {
+			stale = append(stale, s)
+			delete(m.pending, s)
+		}
+	}
+	m.pendingMu.Unlock()
+	for _, s := range stale {
+		s.Disconnect(protocol.DisconnectStale)
+	}
+}
+
+func (m *Manager) addPending(s *Session) {
+	m.pendingMu.Lock()
+	m.pending[s] = struct{}{}
+	m.pendingMu.Unlock()
+}
+
+func (m *Manager) removePending(s *Session) {
+	m.pendingMu.Lock()
+	delete(m.pending, s)
+	m.pendingMu.Unlock()
+}
+
+// register adds a connected session, enforcing the connection limits.
+func (m *Manager) register(s *Session) *protocol.Disconnect {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	if m.closing.Load() {
+		return protocol.DisconnectShutdown
+	}
+	if lim := m.cfg.ConnectionLimit; lim > 0 && len(m.sessions) >= lim {
+		return protocol.DisconnectConnectionLimit
+	}
+	conns := m.users[s.user]
+	if lim := m.cfg.UserConnectionLimit; lim > 0 && s.user != "" && len(conns) >= lim {
+		return protocol.DisconnectConnectionLimit
+	}
+	if conns == nil {
+		conns = make(map[string]*Session)
+		m.users[s.user] = conns
+	}
+	conns[s.id] = s
+	m.sessions[s.id] = s
+	m.count.Add(1)
+	s.slot = rand.IntN(m.wheel.size())
+	m.wheel.add(s.slot, s)
+	return nil
+}
+
+func (m *Manager) unregister(s *Session) {
+	m.removePending(s)
+
+	m.mu.Lock()
+	if _, ok := m.sessions[s.id]; ok {
+		delete(m.sessions, s.id)
+		m.count.Add(-1)
+		if conns := m.users[s.user]; conns != nil {
+			delete(conns, s.id)
+			if len(conns) == 0 {
+				delete(m.users, s.user)
+			}
+		}
+	}
+	m.mu.Unlock()
+	if s.slot >= 0 {
+		m.wheel.remove(s.slot, s)
+	}
+}
+
+// NumClients returns the number of connected sessions.
+func (m *Manager) NumClients() int { return int(m.count.Load()) }
+
+// NumUsers returns the number of distinct users connected.
+func (m *Manager) NumUsers() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.users)
+}
+
+// UserSessions returns the connected sessions of user.
+func (m *Manager) UserSessions(user string) []*Session {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*Session, 0, len(m.users[user]))
+	for _, s := range m.users[user] {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Closing reports whether the node is draining.
+func (m *Manager) Closing() bool { return m.closing.Load() }
+
+// Shutdown stops accepting connects, tells every client to reconnect
+// elsewhere and waits until their sessions are gone or ctx ends.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.closing.Store(true)
+	m.stopOnce.Do(func() { close(m.stop) })
+
+	m.mu.RLock()
+	all := make([]*Session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		all = append(all, s)
+	}
+	m.mu.RUnlock()
+	m.pendingMu.Lock()
+	for s := range m.pending {
+		all = append(all, s)
+	}
+	m.pendingMu.Unlock()
+
+	for _, s := range all {
+		s.Disconnect(protocol.DisconnectShutdown)
+	}
+	for m.count.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}

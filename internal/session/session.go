@@ -1,0 +1,349 @@
+// Package session implements one client connection's protocol state machine:
+// connect, subscriptions, publish, presence, history, refresh, ping and pong.
+//
+// A Session does not own a goroutine. The transport's reader calls
+// [Session.HandleFrame] for every frame, the [Manager]'s timing wheel calls it
+// for pings and expiry, and the outbound queue starts a short-lived writer
+// only while there is something to write.
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald/internal/channel"
+	"github.com/heraldhq/herald/internal/hub"
+	"github.com/heraldhq/herald/internal/outbound"
+	"github.com/heraldhq/herald/internal/protocol"
+)
+
+// Wire variants served by the hub, indexed by [Session] variant.
+const (
+	variantJSON uint8 = iota
+	variantProtobuf
+	variantCount
+)
+
+var codecs = [variantCount]protocol.Codec{protocol.JSON, protocol.Protobuf}
+
+// Encoders returns the hub encoders for every wire variant sessions use, in
+// variant order.
+func Encoders() []hub.Encoder {
+	out := make([]hub.Encoder, len(codecs))
+	for i, c := range codecs {
+		out[i] = c
+	}
+	return out
+}
+
+// Transport is the connection a session writes to.
+type Transport interface {
+	// WriteBatch writes queued messages as one frame.
+	WriteBatch(items [][]byte) error
+	// Close ends the connection with d's close code and reason, after the
+	// last WriteBatch returned.
+	Close(d *protocol.Disconnect)
+	// Name names the transport in logs and metrics ("websocket").
+	Name() string
+}
+
+type state int32
+
+const (
+	stateConnecting state = iota
+	stateConnected
+	stateFailed
+	stateClosed
+)
+
+// Session is one client connection.
+type Session struct {
+	m       *Manager
+	id      string
+	t       Transport
+	codec   protocol.Codec
+	variant uint8
+	q       *outbound.Queue
+	created time.Time
+	log     *slog.Logger
+	slot    int
+
+	state atomic.Int32
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	user     string
+	info     []byte
+	expireAt int64
+	subs     map[string]*subscription
+
+	// pingAt is the UnixNano time of the last ping not answered yet.
+	pingAt atomic.Int64
+
+	closeOnce   sync.Once
+	closeReason atomic.Pointer[protocol.Disconnect]
+}
+
+type subscription struct {
+	sub        *hub.Sub
+	opts       *channel.Options
+	serverSide bool
+	presence   bool
+	joinLeave  bool
+	chanInfo   []byte
+	expireAt   int64
+}
+
+// New creates a session for a freshly accepted transport. Binary selects the
+// Protobuf codec.
+func (m *Manager) New(t Transport, binary bool) *Session {
+	s := &Session{
+		m:       m,
+		id:      uuid.NewString(),
+		t:       t,
+		codec:   protocol.JSON,
+		variant: variantJSON,
+		created: time.Now(),
+		slot:    -1,
+		subs:    make(map[string]*subscription),
+	}
+	if binary {
+		s.codec, s.variant = protocol.Protobuf, variantProtobuf
+	}
+	s.log = m.log.With("client", s.id, "transport", t.Name())
+	s.q = outbound.New(t, outbound.Config{
+		MaxBytes: m.cfg.QueueMaxSize,
+		OnOverflow: func() {
+			// Called on a broadcasting goroutine that holds engine and hub
+			// locks, so the teardown must happen elsewhere.
+			go s.abort(protocol.DisconnectSlow)
+		},
+		OnWriteError: func(error) { go s.abort(protocol.DisconnectWriteError) },
+		// The writer reaches this once everything queued before Close has
+		// been written, so replies sent just before a disconnect arrive.
+		OnClose: func() { s.t.Close(s.closeReason.Load()) },
+	})
+	m.addPending(s)
+	return s
+}
+
+// ID returns the client ID.
+func (s *Session) ID() string { return s.id }
+
+// User returns the authenticated user ID ("" for anonymous).
+func (s *Session) User() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
+}
+
+// Enqueue implements [hub.Conn].
+func (s *Session) Enqueue(b []byte) { s.q.Push(b) }
+
+// InsufficientState implements [hub.Conn]. It runs on a broadcasting
+// goroutine, so the recovery advice is sent from a new one.
+func (s *Session) InsufficientState(ch string) {
+	go s.onInsufficientState(ch)
+}
+
+func (s *Session) onInsufficientState(ch string) {
+	s.mu.Lock()
+	sub := s.subs[ch]
+	s.mu.Unlock()
+	if sub == nil {
+		return
+	}
+	if sub.serverSide {
+		s.Disconnect(protocol.DisconnectInsufficientState)
+		return
+	}
+	s.unsubscribe(ch, sub)
+	s.push(&protocol.Push{Channel: ch, Unsubscribe: &protocol.Unsubscribe{
+		Code:   protocol.UnsubscribeCodeInsufficientState,
+		Reason: "insufficient state",
+	}})
+}
+
+// errStop ends the processing of a frame without closing the connection.
+var errStop = errors.New("session: stop processing")
+
+// HandleFrame decodes and runs the commands of one transport frame in order.
+// It reports false when the transport should stop reading.
+func (s *Session) HandleFrame(frame []byte) bool {
+	switch state(s.state.Load()) {
+	case stateClosed:
+		return false
+	case stateFailed:
+		// A failed connect leaves the connection unusable; the client is
+		// expected to close it, and the stale check closes it otherwise.
+		return true
+	}
+
+	err := s.codec.DecodeFrame(frame, s.handleCommand)
+	if err == nil || errors.Is(err, errStop) {
+		return true
+	}
+	var d *protocol.Disconnect
+	if !errors.As(err, &d) {
+		if s.log.Enabled(context.Background(), slog.LevelInfo) {
+			s.log.Info("malformed frame from client", "error", err)
+		}
+		d = protocol.DisconnectBadRequest
+	}
+	s.Disconnect(d)
+	return false
+}
+
+// TransportClosed is called by the transport once its connection is gone.
+func (s *Session) TransportClosed() {
+	s.teardown()
+}
+
+// Disconnect closes the session: pending replies are written first, then the
+// transport is closed with d's code.
+func (s *Session) Disconnect(d *protocol.Disconnect) {
+	s.closeOnce.Do(func() {
+		s.logDisconnect(d)
+		s.teardown()
+		s.closeReason.Store(d)
+		s.q.Close()
+	})
+}
+
+// abort closes the session without writing what is queued: the client is
+// too slow or its connection failed.
+func (s *Session) abort(d *protocol.Disconnect) {
+	s.closeOnce.Do(func() {
+		s.logDisconnect(d)
+		s.q.Abort()
+		s.teardown()
+		s.t.Close(d)
+	})
+}
+
+func (s *Session) logDisconnect(d *protocol.Disconnect) {
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("disconnecting client", "code", d.Code, "reason", d.Reason,
+			"user", s.User())
+	}
+}
+
+// teardown removes the session from the node: subscriptions, presence,
+// leave events, registration. It is idempotent.
+func (s *Session) teardown() {
+	prev := state(s.state.Swap(int32(stateClosed)))
+	if prev == stateClosed {
+		return
+	}
+	s.mu.Lock()
+	subs := s.subs
+	s.subs = make(map[string]*subscription)
+	s.mu.Unlock()
+
+	for ch, sub := range subs {
+		s.leaveChannel(ch, sub)
+	}
+	s.m.unregister(s)
+}
+
+func (s *Session) leaveChannel(ch string, sub *subscription) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	n := s.m.cfg.Node
+	n.RemoveSub(ctx, sub.sub)
+	if sub.presence {
+		if err := n.PresenceManager().RemovePresence(ctx, ch, s.id, s.user); err != nil {
+			s.log.Warn("presence remove failed", "channel", ch, "error", err)
+		}
+	}
+	if sub.joinLeave {
+		info := s.clientInfo(sub)
+		if err := n.Broker().PublishLeave(ctx, ch, info); err != nil {
+			s.log.Warn("leave publish failed", "channel", ch, "error", err)
+		}
+	}
+}
+
+func (s *Session) clientInfo(sub *subscription) *protocol.ClientInfo {
+	info := &protocol.ClientInfo{User: s.user, Client: s.id, ConnInfo: s.info}
+	if sub != nil {
+		info.ChanInfo = sub.chanInfo
+	}
+	return info
+}
+
+func (s *Session) reply(r *protocol.Reply) {
+	s.q.Push(s.codec.AppendReply(nil, r))
+}
+
+func (s *Session) push(p *protocol.Push) {
+	s.q.Push(s.codec.AppendReply(nil, &protocol.Reply{Push: p}))
+}
+
+// onWheel runs once per wheel period: ping, presence refresh, expiry.
+func (s *Session) onWheel(now time.Time) {
+	if state(s.state.Load()) != stateConnected {
+		return
+	}
+	s.mu.Lock()
+	expireAt := s.expireAt
+	var presence []string
+	for ch, sub := range s.subs {
+		if sub.presence {
+			presence = append(presence, ch)
+		}
+	}
+	s.mu.Unlock()
+
+	if expireAt > 0 {
+		grace := s.m.cfg.ExpiredCloseDelay
+		if now.Unix() >= expireAt && now.After(time.Unix(expireAt, 0).Add(grace)) {
+			s.Disconnect(protocol.DisconnectExpired)
+			return
+		}
+	}
+	if s.m.cfg.PingInterval > 0 {
+		s.pingAt.CompareAndSwap(0, now.UnixNano())
+		s.q.Push(s.m.pingBytes[s.variant])
+	}
+	s.refreshPresence(presence)
+}
+
+func (s *Session) refreshPresence(channels []string) {
+	if len(channels) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pm := s.m.cfg.Node.PresenceManager()
+	for _, ch := range channels {
+		s.mu.Lock()
+		sub := s.subs[ch]
+		s.mu.Unlock()
+		if sub == nil {
+			continue
+		}
+		if err := pm.AddPresence(ctx, ch, s.id, s.clientInfo(sub)); err != nil {
+			s.log.Warn("presence refresh failed", "channel", ch, "error", err)
+		}
+	}
+}
+
+// checkPong disconnects a client that did not answer the last ping within
+// the pong timeout.
+func (s *Session) checkPong(now time.Time) {
+	at := s.pingAt.Load()
+	if at == 0 || state(s.state.Load()) != stateConnected {
+		return
+	}
+	if now.Sub(time.Unix(0, at)) >= s.m.cfg.PongTimeout {
+		s.Disconnect(protocol.DisconnectNoPong)
+	}
+}

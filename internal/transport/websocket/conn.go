@@ -1,0 +1,264 @@
+package websocket
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/heraldhq/herald/internal/protocol"
+	"github.com/heraldhq/herald/internal/session"
+)
+
+// closeWait is how long the server waits for the client's close frame
+// before dropping the TCP connection.
+const closeWait = 5 * time.Second
+
+var newline = []byte{'\n'}
+
+// conn is one WebSocket connection. It keeps no read or write buffer while
+// idle: frame headers are read into a small array, payloads into a slice
+// allocated for that frame only.
+type conn struct {
+	nc     net.Conn
+	r      io.Reader
+	binary bool
+	cfg    *Config
+	sess   *session.Session
+
+	hdr [ws.MaxHeaderSize - 2]byte
+
+	// wmu serialises frame writes from the queue writer, control replies
+	// and the close frame.
+	wmu     sync.Mutex
+	closing atomic.Bool
+}
+
+func newConn(nc net.Conn, br *bufio.Reader, binary bool, cfg *Config) *conn {
+	c := &conn{nc: nc, r: nc, binary: binary, cfg: cfg}
+	if br != nil && br.Buffered() > 0 {
+		// Bytes the client sent right behind its handshake sit in the
+		// HTTP server's reader; drain them before reading the socket.
+		c.r = &drainReader{br: br, nc: nc}
+	}
+	return c
+}
+
+// drainReader reads what remains in br, then switches to nc for good.
+type drainReader struct {
+	br *bufio.Reader
+	nc net.Conn
+}
+
+func (d *drainReader) Read(p []byte) (int, error) {
+	if d.br != nil {
+		if d.br.Buffered() > 0 {
+			return d.br.Read(p)
+		}
+		d.br = nil
+	}
+	return d.nc.Read(p)
+}
+
+// Name implements session.Transport.
+func (c *conn) Name() string { return "websocket" }
+
+func (c *conn) readLoop() {
+	defer func() {
+		c.sess.TransportClosed()
+		_ = c.nc.Close()
+	}()
+	for {
+		msg, err := c.readMessage()
+		if err != nil {
+			return
+		}
+		if msg == nil {
+			continue
+		}
+		if !c.sess.HandleFrame(msg) {
+			// The session is closing the connection; keep reading until
+			// the client answers the close frame or the deadline passes.
+			c.discardUntilClose()
+			return
+		}
+	}
+}
+
+var errTooLarge = errors.New("websocket: message too large")
+
+// readMessage reads one data message, answering control frames on the way.
+// It returns nil, nil after a control frame.
+func (c *conn) readMessage() ([]byte, error) {
+	var msg []byte
+	for {
+		h, err := ws.ReadHeaderBuffer(c.r, c.hdr[:])
+		if err != nil {
+			return nil, err
+		}
+		if !h.Masked {
+			c.closeWith(ws.StatusProtocolError, "client frames must be masked")
+			return nil, errors.New("websocket: unmasked client frame")
+		}
+		if h.OpCode.IsControl() {
+			if err := c.handleControl(h); err != nil {
+				return nil, err
+			}
+			if msg == nil {
+				return nil, nil
+			}
+			continue
+		}
+		if int64(len(msg))+h.Length > int64(c.cfg.MessageSizeLimit) {
+			c.closeWith(ws.StatusMessageTooBig, "message size limit exceeded")
+			return nil, errTooLarge
+		}
+		start := len(msg)
+		msg = append(msg, make([]byte, h.Length)...)
+		if _, err := io.ReadFull(c.r, msg[start:]); err != nil {
+			return nil, err
+		}
+		ws.Cipher(msg[start:], h.Mask, 0)
+		if h.Fin {
+			if msg == nil {
+				msg = []byte{}
+			}
+			return msg, nil
+		}
+	}
+}
+
+func (c *conn) handleControl(h ws.Header) error {
+	if h.Length > 125 {
+		c.closeWith(ws.StatusProtocolError, "control frame too large")
+		return errors.New("websocket: control frame too large")
+	}
+	p := make([]byte, h.Length)
+	if _, err := io.ReadFull(c.r, p); err != nil {
+		return err
+	}
+	ws.Cipher(p, h.Mask, 0)
+	switch h.OpCode {
+	case ws.OpPing:
+		c.wmu.Lock()
+		err := c.writeFrameLocked(ws.OpPong, p)
+		c.wmu.Unlock()
+		return err
+	case ws.OpClose:
+		code, _ := ws.ParseCloseFrameData(p)
+		if c.closing.CompareAndSwap(false, true) {
+			c.wmu.Lock()
+			_ = c.writeFrameLocked(ws.OpClose, ws.NewCloseFrameBody(code, ""))
+			c.wmu.Unlock()
+		}
+		return io.EOF
+	}
+	return nil
+}
+
+// discardUntilClose waits for the client's close frame after the server
+// sent its own, bounded by the read deadline set in Close.
+func (c *conn) discardUntilClose() {
+	for {
+		h, err := ws.ReadHeaderBuffer(c.r, c.hdr[:])
+		if err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, c.r, h.Length); err != nil {
+			return
+		}
+		if h.OpCode == ws.OpClose {
+			return
+		}
+	}
+}
+
+// WriteBatch implements session.Transport: queued messages go out as one
+// frame, newline-joined for JSON and concatenated for Protobuf.
+func (c *conn) WriteBatch(items [][]byte) error {
+	op, sep := ws.OpText, newline
+	if c.binary {
+		op, sep = ws.OpBinary, nil
+	}
+	var size int64
+	for _, it := range items {
+		size += int64(len(it))
+	}
+	size += int64(len(sep) * (len(items) - 1))
+
+	var hdr [ws.MaxHeaderSize]byte
+	hb := putHeader(hdr[:0], ws.Header{Fin: true, OpCode: op, Length: size})
+	bufs := make(net.Buffers, 0, 2*len(items))
+	bufs = append(bufs, hb)
+	for i, it := range items {
+		if i > 0 && sep != nil {
+			bufs = append(bufs, sep)
+		}
+		bufs = append(bufs, it)
+	}
+
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closing.Load() {
+		return net.ErrClosed
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	_, err := bufs.WriteTo(c.nc)
+	return err
+}
+
+// putHeader appends the encoding of an unmasked server frame header.
+func putHeader(dst []byte, h ws.Header) []byte {
+	b0 := byte(h.OpCode)
+	if h.Fin {
+		b0 |= 0x80
+	}
+	switch {
+	case h.Length < 126:
+		return append(dst, b0, byte(h.Length))
+	case h.Length <= 0xffff:
+		return append(dst, b0, 126, byte(h.Length>>8), byte(h.Length))
+	default:
+		n := uint64(h.Length)
+		return append(dst, b0, 127, byte(n>>56), byte(n>>48), byte(n>>40),
+			byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+func (c *conn) writeFrameLocked(op ws.OpCode, p []byte) error {
+	var hdr [ws.MaxHeaderSize]byte
+	hb := putHeader(hdr[:0], ws.Header{Fin: true, OpCode: op, Length: int64(len(p))})
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	bufs := net.Buffers{hb, p}
+	_, err := bufs.WriteTo(c.nc)
+	return err
+}
+
+// Close implements session.Transport. A close frame carries the disconnect
+// code and reason; code 3000 means "no advice" and drops TCP directly.
+func (c *conn) Close(d *protocol.Disconnect) {
+	if d == nil || d.Code == protocol.DisconnectConnectionClosed.Code {
+		c.closing.Store(true)
+		_ = c.nc.Close()
+		return
+	}
+	c.closeWith(ws.StatusCode(d.Code), d.Reason)
+}
+
+func (c *conn) closeWith(code ws.StatusCode, reason string) {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	c.wmu.Lock()
+	_ = c.writeFrameLocked(ws.OpClose, ws.NewCloseFrameBody(code, reason))
+	c.wmu.Unlock()
+	_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
+}

@@ -1,0 +1,93 @@
+// Package websocket serves the bidirectional WebSocket transport at
+// /connection/websocket. Each connection runs its reader on the HTTP
+// handler's goroutine; writes happen on the session's outbound queue
+// goroutine, which exists only while there is something to write.
+package websocket
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/heraldhq/herald/internal/session"
+	"github.com/heraldhq/herald/internal/transport"
+)
+
+// Subprotocols negotiated with clients.
+const (
+	protoJSON     = "centrifuge-json"
+	protoProtobuf = "centrifuge-protobuf"
+)
+
+// Config tunes the WebSocket transport.
+type Config struct {
+	Sessions *session.Manager
+	Origins  *transport.OriginChecker
+	Logger   *slog.Logger
+	// MessageSizeLimit caps one inbound message; larger ones close the
+	// connection with 1009.
+	MessageSizeLimit int
+	// WriteTimeout bounds one frame write.
+	WriteTimeout time.Duration
+}
+
+// Handler upgrades HTTP requests to WebSocket connections.
+type Handler struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// NewHandler returns a WebSocket handler.
+func NewHandler(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MessageSizeLimit <= 0 {
+		cfg.MessageSizeLimit = 65536
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = time.Second
+	}
+	return &Handler{cfg: cfg, log: cfg.Logger.With("component", "websocket")}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.cfg.Origins.Allowed(r) {
+		h.log.Info("origin rejected", "origin", r.Header.Get("Origin"),
+			"remote", r.RemoteAddr)
+		http.Error(w, "Forbidden", http.StatusForbidden)
+		return
+	}
+	if h.cfg.Sessions.Closing() {
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+
+	q := r.URL.Query()
+	binary := q.Get("format") == "protobuf" || q.Get("cf_protocol") == "protobuf"
+	up := ws.HTTPUpgrader{
+		Timeout: 5 * time.Second,
+		Protocol: func(p string) bool {
+			switch p {
+			case protoProtobuf:
+				binary = true
+				return true
+			case protoJSON:
+				return true
+			}
+			return false
+		},
+	}
+	netConn, rw, _, err := up.Upgrade(r, w)
+	if err != nil {
+		h.log.Debug("websocket upgrade failed", "error", err, "remote", r.RemoteAddr)
+		return
+	}
+
+	c := newConn(netConn, rw.Reader, binary, &h.cfg)
+	c.sess = h.cfg.Sessions.New(c, binary)
+	c.readLoop()
+}
