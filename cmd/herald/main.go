@@ -35,7 +35,8 @@ const usage = `Usage: herald [serve] [-c FILE] [flags]
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") ||
+		args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -59,9 +60,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "herald: %v\n", err)
+		if errors.Is(err, flag.ErrHelp) {
+			// -h after a command: the flag package printed its usage.
+			return 0
 		}
+		fmt.Fprintf(stderr, "herald: %v\n", err)
 		return 1
 	}
 	return 0

@@ -29,6 +29,7 @@ type keyError struct {
 	msg string
 }
 
+// Error implements the error interface.
 func (e *keyError) Error() string { return "config: " + e.key + ": " + e.msg }
 
 // decoder writes a generic tree (maps, lists, scalars as read from a file)
@@ -142,6 +143,8 @@ func describe(v any) string {
 		return "an object"
 	case []any:
 		return "a list"
+	case nil:
+		return "null"
 	}
 	return fmt.Sprint(v)
 }
@@ -225,8 +228,14 @@ func (d *decoder) decodeInt(path string, src any, dst reflect.Value) error {
 		}
 		n = int64(v)
 	case string, rawString:
+		// An empty string is zero: internal_port is "" by default in both
+		// formats, meaning "the same as port".
+		s := strings.TrimSpace(textOf(v))
+		if s == "" {
+			s = "0"
+		}
 		var err error
-		n, err = strconv.ParseInt(strings.TrimSpace(textOf(v)), 10, 64)
+		n, err = strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return d.errorf(path, src, "expected an integer")
 		}

@@ -329,6 +329,9 @@ func (l *loader) translateKey(t *layerTree, flat map[string]any, k string,
 	if e, ok := proxyCommon[k]; ok {
 		if !l.granular {
 			if k == "proxy_grpc_cert_file" {
+				if textOf(v) == "" {
+					return nil // no certificate: plaintext gRPC
+				}
 				v = map[string]any{"enabled": true, "server_ca_pem": v}
 			} else if k == "proxy_grpc_tls" {
 				v = normalizeTLS(v)
@@ -552,7 +555,9 @@ func normalizeProxies(tree map[string]any) {
 		}
 		if v, ok := m["grpc_cert_file"]; ok {
 			delete(m, "grpc_cert_file")
-			setPath(m, "grpc.tls", map[string]any{"enabled": true, "server_ca_pem": v})
+			if textOf(v) != "" {
+				setPath(m, "grpc.tls", map[string]any{"enabled": true, "server_ca_pem": v})
+			}
 		}
 		if v, ok := m["grpc_tls"]; ok {
 			delete(m, "grpc_tls")

@@ -160,6 +160,9 @@ func parseFile(path string, data []byte) (map[string]any, error) {
 func splitFile(m map[string]any) (layer, error) {
 	ly := layer{flat: map[string]any{}, nested: map[string]any{}}
 	for k, v := range m {
+		if v == nil {
+			continue // an empty YAML value or a JSON null means "not set"
+		}
 		kind, collides := collisionKinds[k]
 		switch {
 		case collides:

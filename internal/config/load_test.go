@@ -588,3 +588,22 @@ func TestFlatProxies(t *testing.T) {
 		t.Errorf("namespace %+v", ns.Options)
 	}
 }
+
+func TestNullMeansUnset(t *testing.T) {
+	const yamlFile = `
+admin:
+port:
+publish:
+namespaces:
+  - name: ns
+    anonymous:
+    presence: true
+client:
+  ping_interval:
+`
+	c, _ := mustLoad(t, Source{File: writeFile(t, "c.yaml", yamlFile)})
+	if c.Admin.Enabled || c.HTTPServer.Port != 8000 || c.Client.PingInterval != 25*time.Second ||
+		!c.Channel.Namespaces[0].Presence {
+		t.Fatalf("nulls changed values: %s", dump(c))
+	}
+}

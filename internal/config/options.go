@@ -207,7 +207,7 @@ func v3Permissions(in map[string]any, where string) (map[string]any, error) {
 	flags := map[string]bool{}
 	for _, k := range append(slices.Clone(v3OnlyOptions), "presence", "join_leave") {
 		v, ok := in[k]
-		if !ok {
+		if !ok || v == nil {
 			continue
 		}
 		b, ok := readBool(v)

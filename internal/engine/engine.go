@@ -42,7 +42,8 @@ type HistoryOptions struct {
 	// Limit caps the number of publications: 0 returns the position only,
 	// a negative value returns everything kept.
 	Limit int
-	// Reverse returns the newest publications first.
+	// Reverse returns the newest publications first. With Since it pages
+	// backwards: the publications before Since, newest first.
 	Reverse bool
 	// MetaTTL extends the stream's metadata lifetime, as in PublishOptions.
 	MetaTTL time.Duration
@@ -57,7 +58,8 @@ type PublishResult struct {
 
 // EventHandler receives what the broker delivers to this node. The broker
 // calls it in channel order: for one channel, never concurrently and never
-// out of order.
+// out of order. A broker may call it while holding its own locks, so the
+// handler must be quick, must not block and must not call the broker.
 type EventHandler interface {
 	HandlePublication(ch string, pub *protocol.Publication, sp protocol.StreamPosition)
 	HandleJoin(ch string, info *protocol.ClientInfo)

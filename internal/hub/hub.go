@@ -8,6 +8,7 @@
 package hub
 
 import (
+	"encoding/json"
 	"hash/maphash"
 	"sync"
 
@@ -24,11 +25,17 @@ type Conn interface {
 	// InsufficientState reports that the subscription to ch lost its
 	// position in the stream, so the client must recover.
 	InsufficientState(ch string)
+	// InappropriateData reports that ch carried data the connection's wire
+	// format cannot hold: binary data for a JSON connection.
+	InappropriateData(ch string)
 }
 
 // Encoder turns a push into the bytes of one wire variant.
 type Encoder interface {
 	AppendReply(dst []byte, r *protocol.Reply) []byte
+	// Binary reports whether the variant carries payloads as bytes; a text
+	// variant embeds them as JSON and cannot carry anything else.
+	Binary() bool
 }
 
 // Hub maps channels to subscribers.
@@ -139,13 +146,30 @@ type prepared struct {
 	h     *Hub
 	reply protocol.Reply
 	bytes [MaxVariants][]byte
+	// data is the payload that text variants must check, when there is one.
+	data    []byte
+	notJSON bool
+	checked bool
 }
 
+// get returns the push bytes for variant v, or nil when the payload cannot
+// travel in that variant.
 func (p *prepared) get(v uint8) []byte {
 	if b := p.bytes[v]; b != nil {
 		return b
 	}
-	b := p.h.encoders[v].AppendReply(nil, &p.reply)
+	enc := p.h.encoders[v]
+	if !enc.Binary() && p.data != nil {
+		// Protobuf clients may publish arbitrary bytes; embedding them in
+		// a JSON frame would corrupt the stream for JSON subscribers.
+		if !p.checked {
+			p.checked, p.notJSON = true, !json.Valid(p.data)
+		}
+		if p.notJSON {
+			return nil
+		}
+	}
+	b := enc.AppendReply(nil, &p.reply)
 	p.bytes[v] = b
 	return b
 }
@@ -155,7 +179,7 @@ func (p *prepared) get(v uint8) []byte {
 // checked in call order.
 func (h *Hub) BroadcastPublication(ch string, pub *protocol.Publication,
 	sp protocol.StreamPosition) {
-	p := prepared{h: h}
+	p := prepared{h: h, data: pub.Data}
 	p.reply.Push = &protocol.Push{Channel: ch, Pub: pub}
 	h.broadcast(ch, &p, func(s *Sub) bool { return true }, pub, sp)
 }
@@ -189,6 +213,11 @@ func (h *Hub) broadcast(ch string, p *prepared, want func(*Sub) bool,
 		if !want(s) {
 			continue
 		}
-		s.deliver(p.get(s.variant), pub, sp)
+		b := p.get(s.variant)
+		if b == nil {
+			s.conn.InappropriateData(ch)
+			continue
+		}
+		s.deliver(b, pub, sp)
 	}
 }

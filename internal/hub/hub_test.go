@@ -34,6 +34,12 @@ func (c *recConn) InsufficientState(ch string) {
 	c.lost = append(c.lost, ch)
 }
 
+func (c *recConn) InappropriateData(ch string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lost = append(c.lost, "inappropriate:"+ch)
+}
+
 func newTestHub() *Hub {
 	return New([]Encoder{protocol.JSON, protocol.Protobuf})
 }
@@ -69,6 +75,24 @@ func TestBroadcastSharesBytesPerVariant(t *testing.T) {
 	}
 	if bytes.Equal(p.got[0], a.got[0]) {
 		t.Error("Protobuf subscriber got the JSON encoding")
+	}
+}
+
+func TestBinaryDataRejectedForJSONSubscribers(t *testing.T) {
+	h := newTestHub()
+	j, p := &recConn{}, &recConn{}
+	addActive(t, h, SubConfig{Channel: "bin", Conn: j})
+	addActive(t, h, SubConfig{Channel: "bin", Conn: p, Variant: 1})
+
+	pub := &protocol.Publication{Data: []byte{0xff, 0x00, 0x01}}
+	h.BroadcastPublication("bin", pub, protocol.StreamPosition{})
+
+	if len(j.got) != 0 || len(j.lost) != 1 || j.lost[0] != "inappropriate:bin" {
+		t.Errorf("JSON subscriber: got %d messages, reports %v; want none and one report",
+			len(j.got), j.lost)
+	}
+	if len(p.got) != 1 {
+		t.Errorf("Protobuf subscriber got %d messages, want 1", len(p.got))
 	}
 }
 

@@ -20,7 +20,7 @@ type Config struct {
 	// Name identifies this node in info and logs.
 	Name string
 	// Version is reported to clients in connect replies.
-	Version string
+	Version  string
 	Broker   engine.Broker
 	Presence engine.PresenceManager
 	Hub      *hub.Hub

@@ -394,16 +394,23 @@ func jsonRawField(b []byte, s int, key string, v Raw) []byte {
 
 // appendJSONRaw embeds an already encoded JSON value. Raw '\n' bytes are
 // dropped (spec §3): frames are split on '\n', and in valid JSON a raw
-// newline can only be insignificant whitespace, never part of a string.
+// newline can only be insignificant whitespace, never part of a string. A
+// value of nothing but newlines becomes null so that the output stays JSON.
 func appendJSONRaw(b []byte, v []byte) []byte {
+	start := len(b)
 	for {
 		i := bytes.IndexByte(v, '\n')
 		if i < 0 {
-			return append(b, v...)
+			b = append(b, v...)
+			break
 		}
 		b = append(b, v[:i]...)
 		v = v[i+1:]
 	}
+	if len(b) == start {
+		b = append(b, "null"...)
+	}
+	return b
 }
 
 // jsonPlain marks the ASCII bytes written inside a JSON string as they are.

@@ -93,6 +93,8 @@ func TestJSONReplyGolden(t *testing.T) {
 			`{"push":{"id":5,"pub":{"data":1,"tags":{"a":"1","b":"2"},"time":9}}}`},
 		{"raw newlines dropped", &Reply{ID: 1, RPC: &RPCResult{
 			Data: Raw("{\n  \"a\": \"b\"\n}\n")}}, `{"id":1,"rpc":{"data":{  "a": "b"}}}`},
+		{"raw of newlines only", &Reply{ID: 1, RPC: &RPCResult{Data: Raw("\n\n")}},
+			`{"id":1,"rpc":{"data":null}}`},
 		{"delta data as string", &Reply{Push: &Push{Channel: "d", Pub: &Publication{
 			Data: Raw(`"{\"a\":1}"`), Delta: true}}},
 			`{"push":{"channel":"d","pub":{"data":"{\"a\":1}","delta":true}}}`},

@@ -164,7 +164,12 @@ func (s *Session) handleConnect(id uint32, req *protocol.ConnectRequest) error {
 
 	res, activations, err := s.serverSideSubscribe(ctx, creds, req.Subs)
 	if err != nil {
-		return s.replyError(id, err)
+		// The connect fails after all. Undo the registration so that the
+		// connection is as unusable as after any other failed connect, and
+		// the stale check closes it if the client does not.
+		s.m.unregister(s)
+		s.m.addPending(s)
+		return s.failConnect(id, err)
 	}
 	s.fillConnectResult(res, creds)
 	s.activateAll(activations, func() { s.reply(&protocol.Reply{ID: id, Connect: res}) })

@@ -35,7 +35,9 @@ type Config struct {
 	PongTimeout       time.Duration // <= 0 disables pong checks
 	StaleCloseDelay   time.Duration
 	ExpiredCloseDelay time.Duration
-	PresenceInterval  time.Duration
+	// ExpiredSubCloseDelay is the grace after a subscription token expires.
+	ExpiredSubCloseDelay time.Duration
+	PresenceInterval     time.Duration
 
 	ChannelLimit        int
 	UserConnectionLimit int
@@ -66,8 +68,11 @@ type Manager struct {
 	pendingMu sync.Mutex
 	pending   map[*Session]struct{}
 
-	wheel    *wheel
-	count    atomic.Int64
+	wheel *wheel
+	count atomic.Int64
+	// live counts transports not yet closed, so that a drain waits until
+	// every client has been sent its close frame.
+	live     atomic.Int64
 	closing  atomic.Bool
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -258,7 +263,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	for _, s := range all {
 		s.Disconnect(protocol.DisconnectShutdown)
 	}
-	for m.count.Load() > 0 {
+	for m.live.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

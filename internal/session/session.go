@@ -88,6 +88,7 @@ type Session struct {
 
 	closeOnce   sync.Once
 	closeReason atomic.Pointer[protocol.Disconnect]
+	finishOnce  sync.Once
 }
 
 type subscription struct {
@@ -127,9 +128,13 @@ func (m *Manager) New(t Transport, binary bool) *Session {
 		OnWriteError: func(error) { go s.abort(protocol.DisconnectWriteError) },
 		// The writer reaches this once everything queued before Close has
 		// been written, so replies sent just before a disconnect arrive.
-		OnClose: func() { s.t.Close(s.closeReason.Load()) },
+		OnClose: func() {
+			s.t.Close(s.closeReason.Load())
+			s.finish()
+		},
 	})
 	m.addPending(s)
+	m.live.Add(1)
 	return s
 }
 
@@ -150,6 +155,12 @@ func (s *Session) Enqueue(b []byte) { s.q.Push(b) }
 // goroutine, so the recovery advice is sent from a new one.
 func (s *Session) InsufficientState(ch string) {
 	go s.onInsufficientState(ch)
+}
+
+// InappropriateData implements [hub.Conn]: a JSON client cannot receive the
+// binary data published into ch, so it is disconnected.
+func (s *Session) InappropriateData(string) {
+	go s.Disconnect(protocol.DisconnectInappropriateProto)
 }
 
 func (s *Session) onInsufficientState(ch string) {
@@ -203,6 +214,7 @@ func (s *Session) HandleFrame(frame []byte) bool {
 // TransportClosed is called by the transport once its connection is gone.
 func (s *Session) TransportClosed() {
 	s.teardown()
+	s.finish()
 }
 
 // Disconnect closes the session: pending replies are written first, then the
@@ -224,7 +236,13 @@ func (s *Session) abort(d *protocol.Disconnect) {
 		s.q.Abort()
 		s.teardown()
 		s.t.Close(d)
+		s.finish()
 	})
+}
+
+// finish marks the connection as gone for the manager's drain.
+func (s *Session) finish() {
+	s.finishOnce.Do(func() { s.m.live.Add(-1) })
 }
 
 func (s *Session) logDisconnect(d *protocol.Disconnect) {
@@ -294,10 +312,14 @@ func (s *Session) onWheel(now time.Time) {
 	}
 	s.mu.Lock()
 	expireAt := s.expireAt
-	var presence []string
+	var presence, expired []string
+	subGrace := s.m.cfg.ExpiredSubCloseDelay
 	for ch, sub := range s.subs {
 		if sub.presence {
 			presence = append(presence, ch)
+		}
+		if sub.expireAt > 0 && now.After(time.Unix(sub.expireAt, 0).Add(subGrace)) {
+			expired = append(expired, ch)
 		}
 	}
 	s.mu.Unlock()
@@ -309,11 +331,36 @@ func (s *Session) onWheel(now time.Time) {
 			return
 		}
 	}
+	for _, ch := range expired {
+		if !s.expireSubscription(ch) {
+			return
+		}
+	}
 	if s.m.cfg.PingInterval > 0 {
 		s.pingAt.CompareAndSwap(0, now.UnixNano())
 		s.q.Push(s.m.pingBytes[s.variant])
 	}
 	s.refreshPresence(presence)
+}
+
+// expireSubscription ends a subscription whose token expired without a
+// sub_refresh. It reports false when the whole connection was closed.
+func (s *Session) expireSubscription(ch string) bool {
+	s.mu.Lock()
+	sub := s.subs[ch]
+	s.mu.Unlock()
+	if sub == nil {
+		return true
+	}
+	if sub.serverSide {
+		s.Disconnect(protocol.DisconnectSubExpired)
+		return false
+	}
+	s.unsubscribe(ch, sub)
+	s.push(&protocol.Push{Channel: ch, Unsubscribe: &protocol.Unsubscribe{
+		Code: protocol.UnsubscribeCodeExpired, Reason: "subscription expired",
+	}})
+	return true
 }
 
 func (s *Session) refreshPresence(channels []string) {

@@ -29,11 +29,10 @@ type subParams struct {
 
 // activation finishes a subscription once its reply is ready to be queued.
 type activation struct {
-	sub    *subscription
-	ch     string
-	top    uint64
-	epoch  string
-	joined bool
+	sub   *subscription
+	ch    string
+	top   uint64
+	epoch string
 }
 
 func (s *Session) activateAll(acts []activation, enqueueReply func()) {

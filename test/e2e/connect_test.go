@@ -32,8 +32,9 @@ func TestConnect(t *testing.T) {
 }
 
 func testValidTokens(t *testing.T, srv *Server, enc encoding) {
-	methods := []jwt.SigningMethod{jwt.SigningMethodHS256, jwt.SigningMethodHS384, jwt.SigningMethodHS512}
-	for _, m := range methods {
+	for _, m := range []jwt.SigningMethod{
+		jwt.SigningMethodHS256, jwt.SigningMethodHS384, jwt.SigningMethodHS512,
+	} {
 		t.Run("valid "+m.Alg(), func(t *testing.T) {
 			claims := jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}
 			token, err := jwt.NewWithClaims(m, claims).SignedString([]byte(secret))
@@ -105,9 +106,11 @@ func testRejectedTokens(t *testing.T, srv *Server, enc encoding) {
 func assertStaysDisconnected(t *testing.T, c *sdkClient) {
 	t.Helper()
 	Consistently(t, time.Second, func() bool {
-		return c.State() == centrifuge.StateDisconnected && c.connecting.len() == 1 && c.connected.len() == 0
+		return c.State() == centrifuge.StateDisconnected &&
+			c.connecting.len() == 1 && c.connected.len() == 0
 	}, func() string {
-		return fmt.Sprintf("client reconnected after a terminal disconnect: state %q, connecting %+v, connected %+v",
+		return fmt.Sprintf("client reconnected after a terminal disconnect: "+
+			"state %q, connecting %+v, connected %+v",
 			c.State(), c.connecting.all(), c.connected.all())
 	})
 }

@@ -106,6 +106,9 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
+// errPortInUse marks a start that failed because the port was taken.
+var errPortInUse = errors.New("port in use")
+
 // Server is one running Herald process.
 type Server struct {
 	// Port is the TCP port the server listens on, on 127.0.0.1.
@@ -137,7 +140,7 @@ func Start(t testing.TB, cfg Config) *Server {
 		// Another process may have taken the port between our probe and the
 		// server's bind: try a new one. Any other failure is final.
 		lastErr = err
-		if !strings.Contains(err.Error(), "address already in use") {
+		if !errors.Is(err, errPortInUse) {
 			break
 		}
 	}
@@ -188,8 +191,11 @@ func start(t testing.TB, cfg Config, port int) (*Server, error) {
 
 	if err := s.waitHealthy(); err != nil {
 		s.kill()
-		return nil, fmt.Errorf("e2e: herald on port %d: %w\nconfig:\n%s\noutput:\n%s",
-			port, err, body, s.Output())
+		if strings.Contains(s.Output(), "address already in use") {
+			err = fmt.Errorf("%w: %w", errPortInUse, err)
+		}
+		// The cleanup above logs the config and the output.
+		return nil, fmt.Errorf("e2e: herald on port %d: %w", port, err)
 	}
 	return s, nil
 }

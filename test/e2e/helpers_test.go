@@ -122,7 +122,9 @@ func withGetToken(token string) clientOption {
 // newClient creates an SDK client for srv, not yet connected, that is
 // closed when the test ends. Reconnect delays are short so that tests which
 // reconnect finish quickly.
-func newClient(t testing.TB, srv *Server, enc encoding, token string, opts ...clientOption) *sdkClient {
+func newClient(
+	t testing.TB, srv *Server, enc encoding, token string, opts ...clientOption,
+) *sdkClient {
 	t.Helper()
 	cfg := centrifuge.Config{
 		Token:             token,
@@ -153,7 +155,9 @@ func newClient(t testing.TB, srv *Server, enc encoding, token string, opts ...cl
 
 // connectUser creates a client for user with a valid token and waits until
 // it is connected. It returns the client and its id.
-func connectUser(t testing.TB, srv *Server, enc encoding, user string, opts ...clientOption) (*sdkClient, string) {
+func connectUser(
+	t testing.TB, srv *Server, enc encoding, user string, opts ...clientOption,
+) (*sdkClient, string) {
 	t.Helper()
 	c := newClient(t, srv, enc, UserToken(t, secret, user, time.Hour), opts...)
 	return c, c.mustConnect(t)
@@ -209,7 +213,9 @@ func (c *sdkClient) newSub(t testing.TB, channel string, cfg ...centrifuge.Subsc
 }
 
 // subscribe subscribes to channel and waits until the server confirmed it.
-func (c *sdkClient) subscribe(t testing.TB, channel string, cfg ...centrifuge.SubscriptionConfig) *sdkSub {
+func (c *sdkClient) subscribe(
+	t testing.TB, channel string, cfg ...centrifuge.SubscriptionConfig,
+) *sdkSub {
 	t.Helper()
 	s := c.newSub(t, channel, cfg...)
 	if !poll(WaitTimeout, func() bool { return s.subscribed.len() > 0 || s.unsubscribed.len() > 0 }) {

@@ -43,7 +43,8 @@ func TestPublishSubscribe(t *testing.T) {
 			}
 			for _, p := range pubs {
 				if p.Info == nil || p.Info.User != "alice" || p.Info.Client != aliceID {
-					t.Errorf("%s: publication info %+v, want user alice, client %s", name, p.Info, aliceID)
+					t.Errorf("%s: publication info %+v, want user alice, client %s",
+						name, p.Info, aliceID)
 				}
 			}
 		}
@@ -132,30 +133,35 @@ func TestHistory(t *testing.T) {
 		}
 		if top.Offset != published || top.Epoch == "" || len(top.Publications) != 0 {
 			t.Fatalf("history without limit = offset %d epoch %q %d publications; "+
-				"want offset %d, an epoch, no publications", top.Offset, top.Epoch, len(top.Publications), published)
+				"want offset %d, an epoch, no publications",
+				top.Offset, top.Epoch, len(top.Publications), published)
 		}
-		since := func(offset uint64) centrifuge.HistoryOption {
-			return centrifuge.WithHistorySince(&centrifuge.StreamPosition{Offset: offset, Epoch: top.Epoch})
-		}
-
 		cases := []struct {
-			name string
-			opts []centrifuge.HistoryOption
-			want []int
+			name    string
+			limit   int32
+			since   uint64 // an offset in the current epoch; 0 for none
+			reverse bool
+			want    []int
 		}{
-			{"limit 3", []centrifuge.HistoryOption{centrifuge.WithHistoryLimit(3)}, seq(3, 5)},
-			{"limit above size", []centrifuge.HistoryOption{centrifuge.WithHistoryLimit(100)}, seq(3, 12)},
-			{"reverse limit 2", []centrifuge.HistoryOption{
-				centrifuge.WithHistoryLimit(2), centrifuge.WithHistoryReverse(true)}, []int{12, 11}},
-			{"since 8", []centrifuge.HistoryOption{centrifuge.WithHistoryLimit(10), since(8)}, seq(9, 12)},
-			{"since 8 limit 2", []centrifuge.HistoryOption{centrifuge.WithHistoryLimit(2), since(8)}, seq(9, 10)},
-			{"since top", []centrifuge.HistoryOption{centrifuge.WithHistoryLimit(10), since(published)}, nil},
-			{"since 6 reverse", []centrifuge.HistoryOption{
-				centrifuge.WithHistoryLimit(2), since(6), centrifuge.WithHistoryReverse(true)}, []int{5, 4}},
+			{"limit 3", 3, 0, false, seq(3, 5)},
+			{"limit above size", 100, 0, false, seq(3, 12)},
+			{"reverse limit 2", 2, 0, true, []int{12, 11}},
+			{"since 8", 10, 8, false, seq(9, 12)},
+			{"since 8 limit 2", 2, 8, false, seq(9, 10)},
+			{"since top", 10, published, false, nil},
+			{"since 6 reverse", 2, 6, true, []int{5, 4}},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				res, err := s.History(opCtx(t), tc.opts...)
+				opts := []centrifuge.HistoryOption{
+					centrifuge.WithHistoryLimit(tc.limit),
+					centrifuge.WithHistoryReverse(tc.reverse),
+				}
+				if tc.since > 0 {
+					pos := &centrifuge.StreamPosition{Offset: tc.since, Epoch: top.Epoch}
+					opts = append(opts, centrifuge.WithHistorySince(pos))
+				}
+				res, err := s.History(opCtx(t), opts...)
 				if err != nil {
 					t.Fatalf("history: %v", err)
 				}
@@ -332,7 +338,8 @@ func TestPersonalChannel(t *testing.T) {
 				}
 				got := carol.serverPubs.wait(t, 1, "publications on the personal channel")[0]
 				if got.Channel != personal || !sameJSON(got.Data, data) {
-					t.Fatalf("publication %q on %q, want %s on %q", got.Data, got.Channel, data, personal)
+					t.Fatalf("publication %q on %q, want %s on %q",
+						got.Data, got.Channel, data, personal)
 				}
 			})
 		})

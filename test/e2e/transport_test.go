@@ -77,14 +77,15 @@ func TestPing(t *testing.T) {
 	forEachEncoding(t, func(t *testing.T, enc encoding) {
 		t.Run("sdk stays connected", func(t *testing.T) {
 			t.Parallel()
-			// With a 1 s ping grace the SDK drops a connection on which the
-			// server stops pinging for 3 s, so staying connected across
-			// three ping periods proves the pings arrive and the pongs count.
+			// With a 2 s ping grace the SDK drops a connection on which the
+			// server stops pinging for 4 s, so staying connected for 7 s
+			// proves the pings arrive and the pongs count.
 			c, _ := connectUser(t, srv, enc, "alice", func(cfg *centrifuge.Config) {
-				cfg.MaxServerPingDelay = time.Second
+				cfg.MaxServerPingDelay = 2 * time.Second
 			})
 			Consistently(t, 7*time.Second, func() bool {
-				return c.State() == centrifuge.StateConnected && c.connecting.len() == 1 && c.disconnected.len() == 0
+				return c.State() == centrifuge.StateConnected &&
+					c.connecting.len() == 1 && c.disconnected.len() == 0
 			}, func() string {
 				return fmt.Sprintf("state %q, connecting %+v, disconnected %+v",
 					c.State(), c.connecting.all(), c.disconnected.all())
@@ -132,8 +133,12 @@ func TestConnectFirst(t *testing.T) {
 		name string
 		cmd  *protocol.Command
 	}{
-		{"subscribe", &protocol.Command{Id: 1, Subscribe: &protocol.SubscribeRequest{Channel: "chat:room"}}},
-		{"publish", &protocol.Command{Id: 1, Publish: &protocol.PublishRequest{Channel: "chat:room", Data: []byte(`{}`)}}},
+		{"subscribe", &protocol.Command{
+			Id: 1, Subscribe: &protocol.SubscribeRequest{Channel: "chat:room"},
+		}},
+		{"publish", &protocol.Command{
+			Id: 1, Publish: &protocol.PublishRequest{Channel: "chat:room", Data: []byte(`{}`)},
+		}},
 		{"pong", &protocol.Command{}},
 	}
 	forEachEncoding(t, func(t *testing.T, enc encoding) {
@@ -158,7 +163,8 @@ func TestMalformedFrame(t *testing.T) {
 	}{
 		{"json truncated", false, []byte(`{"id":2,"publish":{"channel":"x"`)},
 		{"json not an object", false, []byte(`not json`)},
-		{"json empty line", false, []byte("{\"id\":2,\"presence\":{\"channel\":\"x\"}}\n\n{\"id\":3,\"presence\":{\"channel\":\"x\"}}")},
+		{"json empty line", false, []byte(`{"id":2,"presence":{"channel":"x"}}` + "\n\n" +
+			`{"id":3,"presence":{"channel":"x"}}`)},
 		{"json empty frame", false, []byte{}},
 		{"protobuf length past end", true, []byte{0x7f, 0x08, 0x02}},
 		{"protobuf bad message", true, []byte{0x03, 0xff, 0xff, 0xff}},

@@ -320,6 +320,15 @@ func (b *Broker) History(_ context.Context, ch string, opts engine.HistoryOption
 	}
 	pos := s.position()
 
+	if opts.Since != nil && opts.Reverse {
+		// A reverse read with a position pages backwards: the publications
+		// before that position, newest first, as Centrifuge clients expect
+		// when they walk history page by page.
+		if opts.Since.Epoch != "" && opts.Since.Epoch != s.epoch {
+			return nil, pos, engine.ErrUnrecoverablePosition
+		}
+		return s.collectBefore(opts.Since.Offset, opts.Limit), pos, nil
+	}
 	after := s.gone()
 	if opts.Since != nil {
 		if !s.recoverable(*opts.Since) {

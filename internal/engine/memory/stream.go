@@ -204,3 +204,24 @@ func (s *stream) collect(after uint64, limit int, reverse bool) []*protocol.Publ
 	}
 	return pubs
 }
+
+// collectBefore copies the kept publications with offsets below before,
+// newest first, at most limit of them (limit < 0: no cap).
+func (s *stream) collectBefore(before uint64, limit int) []*protocol.Publication {
+	if before <= s.gone()+1 || limit == 0 {
+		return nil
+	}
+	k := min(int(before-1-s.gone()), s.n)
+	if limit > 0 && limit < k {
+		k = limit
+	}
+	pubs := make([]*protocol.Publication, k)
+	last := int(before - 2 - s.gone())
+	if last >= s.n {
+		last = s.n - 1
+	}
+	for i := range k {
+		pubs[i] = s.at(last - i).pub
+	}
+	return pubs
+}

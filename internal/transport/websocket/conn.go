@@ -81,7 +81,11 @@ func (c *conn) readLoop() {
 		if msg == nil {
 			continue
 		}
-		if !c.sess.HandleFrame(msg) {
+		ok := c.sess.HandleFrame(msg)
+		// Decoded commands never point into the frame, so the buffer can go
+		// back to the pool as soon as the frame is handled.
+		putBuffer(msg)
+		if !ok {
 			// The session is closing the connection; keep reading until
 			// the client answers the close frame or the deadline passes.
 			c.discardUntilClose()
@@ -91,6 +95,35 @@ func (c *conn) readLoop() {
 }
 
 var errTooLarge = errors.New("websocket: message too large")
+
+// bufPool holds read buffers between frames, so an idle connection holds
+// none and a busy one reuses the same few.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// grow extends msg by n bytes, taking its storage from the pool the first
+// time.
+func grow(msg []byte, n int) []byte {
+	if msg == nil {
+		msg = (*bufPool.Get().(*[]byte))[:0]
+	}
+	if cap(msg)-len(msg) < n {
+		bigger := make([]byte, len(msg), len(msg)+n)
+		copy(bigger, msg)
+		putBuffer(msg)
+		msg = bigger
+	}
+	return msg[:len(msg)+n]
+}
+
+// putBuffer returns a buffer to the pool; oversized ones are dropped so
+// that one large message does not pin memory forever.
+func putBuffer(b []byte) {
+	if b == nil || cap(b) > 1<<16 {
+		return
+	}
+	b = b[:0]
+	bufPool.Put(&b)
+}
 
 // readMessage reads one data message, answering control frames on the way.
 // It returns nil, nil after a control frame.
@@ -119,8 +152,9 @@ func (c *conn) readMessage() ([]byte, error) {
 			return nil, errTooLarge
 		}
 		start := len(msg)
-		msg = append(msg, make([]byte, h.Length)...)
+		msg = grow(msg, int(h.Length))
 		if _, err := io.ReadFull(c.r, msg[start:]); err != nil {
+			putBuffer(msg)
 			return nil, err
 		}
 		ws.Cipher(msg[start:], h.Mask, 0)
@@ -151,9 +185,15 @@ func (c *conn) handleControl(h ws.Header) error {
 		return err
 	case ws.OpClose:
 		code, _ := ws.ParseCloseFrameData(p)
+		// Echo the client's code. Without one (or with a code that may not
+		// be sent, RFC 6455 §7.4.1) the answer carries no code either.
+		var body []byte
+		if !code.Empty() && !code.IsProtocolReserved() {
+			body = ws.NewCloseFrameBody(code, "")
+		}
 		if c.closing.CompareAndSwap(false, true) {
 			c.wmu.Lock()
-			_ = c.writeFrameLocked(ws.OpClose, ws.NewCloseFrameBody(code, ""))
+			_ = c.writeFrameLocked(ws.OpClose, body)
 			c.wmu.Unlock()
 		}
 		return io.EOF

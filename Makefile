@@ -1,0 +1,34 @@
+# Thin wrappers. scripts/test.sh is the one test command and holds the tool
+# versions; `make test` is what CI runs (.ci/run).
+
+GO ?= go
+
+.PHONY: run build test test-go test-node lint bench fuzz-smoke
+
+build:
+	$(GO) build -o bin/herald ./cmd/herald
+
+test:
+	bash scripts/test.sh
+
+test-go:
+	bash scripts/test.sh go
+
+test-node:
+	bash scripts/test.sh node
+
+lint:
+	bash scripts/test.sh lint
+
+# The end-to-end packages under test/ hold no benchmarks; leaving them out
+# saves building the server for nothing.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/test/')
+
+fuzz-smoke:
+	bash scripts/test.sh fuzz
+
+# Start Herald locally: writes config.json with fresh secrets on first use.
+run: build
+	@test -f config.json || ./bin/herald genconfig -c config.json
+	./bin/herald -c config.json
