@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldhq/herald/internal/api"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/channel"
 	"github.com/heraldhq/herald/internal/config"
@@ -31,6 +32,8 @@ type App struct {
 	cfg     *config.Config
 	version string
 	log     *slog.Logger
+	logger  *slog.Logger // the root logger, for components
+	rules   *channel.Rules
 
 	broker   engine.Broker
 	presence engine.PresenceManager
@@ -44,12 +47,14 @@ type App struct {
 
 // New builds an App from a validated config.
 func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, version: version, log: logger.With("component", "app")}
+	a := &App{cfg: cfg, version: version, log: logger.With("component", "app"),
+		logger: logger}
 
 	rules, err := channel.NewRules(cfg.Channel)
 	if err != nil {
 		return nil, fmt.Errorf("app: channel rules: %w", err)
 	}
+	a.rules = rules
 	verifier, err := NewVerifier(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -209,10 +214,36 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 		internal = http.NewServeMux()
 	}
 	internal.HandleFunc(prefix(cfg.Health.HandlerPrefix, "/health"), a.serveHealth)
+	if !cfg.HTTPAPI.Disabled {
+		if cfg.HTTPAPI.External {
+			a.mountAPI(ext)
+		} else {
+			a.mountAPI(internal)
+		}
+	}
 	if !separate {
 		internal = nil
 	}
 	return ext, internal
+}
+
+// mountAPI serves the server API under http_api.handler_prefix.
+func (a *App) mountAPI(mux *http.ServeMux) {
+	c := &a.cfg.HTTPAPI
+	p := prefix(c.HandlerPrefix, "/api")
+	h := api.NewHandler(api.Config{
+		Node:               a.node,
+		Sessions:           a.sessions,
+		Rules:              a.rules,
+		Key:                c.Key,
+		Insecure:           c.Insecure,
+		ErrorModeTransport: c.ErrorMode == "transport",
+		Closing:            a.sessions.Closing,
+		Logger:             a.logger,
+	}, p)
+	for _, pattern := range api.Patterns(p) {
+		mux.Handle(pattern, h)
+	}
 }
 
 func prefix(configured, def string) string {

@@ -92,12 +92,10 @@ func (f *fakeTransport) Name() string { return "fake" }
 // env is one node with a session manager, as app.New wires them, using the
 // memory engine.
 type env struct {
-	m        *Manager
-	node     *node.Node
-	hub      *hub.Hub
-	broker   *memory.Broker
-	presence *memory.PresenceManager
-	rules    *channel.Rules
+	m     *Manager
+	node  *node.Node
+	hub   *hub.Hub
+	rules *channel.Rules
 }
 
 // channels returns the default channel syntax with top-level options top
@@ -144,10 +142,7 @@ func newEnv(t *testing.T, chans channel.Config, tune func(*Config)) *env {
 	if tune != nil {
 		tune(&cfg)
 	}
-	return &env{
-		m: NewManager(cfg), node: n, hub: h, broker: broker, presence: presence,
-		rules: rules,
-	}
+	return &env{m: NewManager(cfg), node: n, hub: h, rules: rules}
 }
 
 // run drives the manager's timing wheel until the test ends.
@@ -183,7 +178,6 @@ func (e *env) publish(t *testing.T, ch, data string) uint64 {
 // client is one session behind a fakeTransport, seen from the client side.
 type client struct {
 	t      *testing.T
-	e      *env
 	tr     *fakeTransport
 	s      *Session
 	binary bool
@@ -204,7 +198,7 @@ func (e *env) dialProtobuf(t *testing.T) *client { t.Helper(); return e.open(t, 
 func (e *env) open(t *testing.T, binary bool) *client {
 	t.Helper()
 	tr := &fakeTransport{binary: binary}
-	c := &client{t: t, e: e, tr: tr, s: e.m.New(tr, binary), binary: binary, nextID: 1}
+	c := &client{t: t, tr: tr, s: e.m.New(tr, binary), binary: binary, nextID: 1}
 	t.Cleanup(func() {
 		c.s.TransportClosed()
 		synctest.Wait()

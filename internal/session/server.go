@@ -57,7 +57,7 @@ func (m *Manager) SubscribeUser(ctx context.Context, t Target, ch string,
 		p := subParams{channel: ch, req: req, serverSide: true, opts: opts,
 			chanInfo: o.Info, data: o.Data, override: o.Override, expireAt: o.ExpireAt}
 		res, act, err := s.subscribeChannel(ctx, p)
-		if err == protocol.ErrAlreadySubscribed {
+		if err == protocol.ErrAlreadySubscribed || err == errSubscriptionGone {
 			continue
 		}
 		if err != nil {

@@ -15,6 +15,13 @@ import (
 // flagRejectUnrecovered asks for error 112 instead of recovered:false.
 const flagRejectUnrecovered = 2
 
+// errSubscriptionGone answers a subscribe whose subscription was removed
+// while it was being set up: the session closed, or the server unsubscribed
+// the channel. Like an internal error it is temporary.
+var errSubscriptionGone = &protocol.Error{
+	Code: protocol.ErrInternal.Code, Message: protocol.ErrInternal.Message, Temporary: true,
+}
+
 // subParams describe a subscription to set up, client- or server-side.
 type subParams struct {
 	channel    string
@@ -280,6 +287,12 @@ func (s *Session) subscribeChannel(ctx context.Context, p subParams) (
 	}
 
 	s.mu.Lock()
+	if state(s.state.Load()) == stateClosed {
+		// The teardown has emptied s.subs already: nothing would ever
+		// remove this subscription from the node.
+		s.mu.Unlock()
+		return nil, activation{}, errSubscriptionGone
+	}
 	if _, ok := s.subs[p.channel]; ok {
 		s.mu.Unlock()
 		return nil, activation{}, protocol.ErrAlreadySubscribed
@@ -295,9 +308,21 @@ func (s *Session) subscribeChannel(ctx context.Context, p subParams) (
 	s.mu.Unlock()
 
 	res, top, err := s.setupSubscription(ctx, p, f, sub)
+	if err == nil {
+		// A teardown or a server-side unsubscribe may have taken sub out
+		// of s.subs meanwhile, and removed it from the node before it was
+		// added there.
+		s.mu.Lock()
+		if s.subs[p.channel] != sub {
+			err = errSubscriptionGone
+		}
+		s.mu.Unlock()
+	}
 	if err != nil {
 		s.mu.Lock()
-		delete(s.subs, p.channel)
+		if s.subs[p.channel] == sub {
+			delete(s.subs, p.channel)
+		}
 		s.mu.Unlock()
 		sub.sub.Activate(0, "", nil)
 		s.m.cfg.Node.RemoveSub(ctx, sub.sub)

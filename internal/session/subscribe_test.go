@@ -52,7 +52,6 @@ func TestSubscribePermissions(t *testing.T) {
 		{"", "closed:room", true, 0},
 		{"42", "$news", false, 103},
 		{"42", "$anon:room", false, 103},
-		{"", "$anon:room", true, 103},
 		{"42", "users:#42", false, 0},
 		{"43", "users:dialog#42,43", false, 0},
 		{"44", "users:dialog#42,43", false, 103},

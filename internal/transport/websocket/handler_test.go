@@ -344,7 +344,7 @@ func TestCloseHandshake(t *testing.T) {
 			srv := newServer(t, nil)
 			c := srv.mustDial(t, dialOptions{})
 			writeRaw(t, c, clientFrame(ws.OpClose, true, tc.payload))
-			f, err := ws.ReadFrame(c.UnderlyingConn())
+			f, err := readFrame(c.UnderlyingConn())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -469,7 +469,7 @@ func TestWriteBatch(t *testing.T) {
 			c := newConn(server, nil, tc.binary, &Config{WriteTimeout: 5 * time.Second})
 			errc := make(chan error, 1)
 			go func() { errc <- c.WriteBatch(tc.items) }()
-			f, err := ws.ReadFrame(client)
+			f, err := readFrame(client)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -514,7 +514,7 @@ func TestCloseFrame(t *testing.T) {
 			t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
 			c := newConn(server, nil, false, &Config{WriteTimeout: 5 * time.Second})
 			go c.Close(tc.d)
-			f, err := ws.ReadFrame(client)
+			f, err := readFrame(client)
 			if !tc.frame {
 				if err == nil {
 					t.Fatalf("frame %+v, want the connection dropped", f.Header)

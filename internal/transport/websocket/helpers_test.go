@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -177,6 +178,25 @@ func frameBytes(op ws.OpCode, fin bool, payload []byte, masked bool) []byte {
 	_ = ws.WriteHeader(&buf, h)
 	buf.Write(p)
 	return buf.Bytes()
+}
+
+// readFrame reads one server frame of at most 1 MiB.
+func readFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > 1<<20 {
+		return ws.Frame{}, fmt.Errorf("frame of %d bytes", h.Length)
+	}
+	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+	if _, err := io.ReadFull(r, f.Payload); err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Masked {
+		ws.Cipher(f.Payload, h.Mask, 0)
+	}
+	return f, nil
 }
 
 // writeRaw writes raw bytes to the connection underneath c.
