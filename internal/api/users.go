@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+
+	"github.com/heraldhq/herald/internal/protocol"
+	"github.com/heraldhq/herald/internal/session"
+)
+
+// Methods that act on the connections of a user. An empty user selects
+// anonymous connections, as in the reference server.
+
+func (t target) sessionTarget() session.Target {
+	return session.Target{User: t.user, Client: t.client, Session: t.session}
+}
+
+// subscribe subscribes the user's connections to a channel; each client is
+// told with a subscribe push.
+func (h *Handler) subscribe(ctx context.Context, r *subscribeRequest) (result,
+	*protocol.Error) {
+	if e := h.checkChannelName("subscribe", r.channel); e != nil {
+		return nil, e
+	}
+	info, e := h.pickBytes("subscribe", r.info, r.b64info)
+	if e != nil {
+		return nil, e
+	}
+	data, e := h.pickBytes("subscribe", r.data, r.b64data)
+	if e != nil {
+		return nil, e
+	}
+	if _, ok := h.cfg.Rules.Options(r.channel); !ok {
+		return nil, h.reject("subscribe", errUnknownChan, "unknown namespace")
+	}
+
+	err := h.cfg.Sessions.SubscribeUser(ctx, r.sessionTarget(), r.channel,
+		session.SubscribeOptions{
+			Info:         info,
+			Data:         data,
+			ExpireAt:     r.expireAt,
+			Override:     r.override,
+			RecoverSince: r.recoverSince,
+		})
+	if err != nil {
+		return nil, h.sessionError("subscribe", err, r.channel)
+	}
+	return emptyResult{}, nil
+}
+
+// sessionError turns an error of a session operation into the API's. The
+// codes the API defines pass through. A protocol error or disconnect from a
+// connection (a channel limit, say) has no API code and is answered 100,
+// but the server did not fail, so it is logged at info; anything else is
+// an engine failure.
+func (h *Handler) sessionError(method string, err error, ch string) *protocol.Error {
+	var pe *protocol.Error
+	var pd *protocol.Disconnect
+	switch {
+	case errors.As(err, &pe):
+		switch pe.Code {
+		case errUnknownChan.Code, errBadRequest.Code, errNotAvailable.Code,
+			errUnrecoverable.Code:
+			return h.reject(method, pe, pe.Message)
+		}
+	case !errors.As(err, &pd):
+		return h.fail(method, err, "channel", ch)
+	}
+	h.log.Info("api command refused by a connection", "method", method,
+		"channel", ch, "error", err)
+	return errInternal
+}
+
+// pickBytes returns the decoded base64 form when given, else the raw JSON.
+func (h *Handler) pickBytes(method string, raw []byte, b64 string) ([]byte,
+	*protocol.Error) {
+	if b64 == "" {
+		return raw, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, h.reject(method, errBadRequest, "bad base64")
+	}
+	return b, nil
+}
+
+// unsubscribe removes the user's connections from a channel. An empty
+// channel is passed on, as the reference server does; it matches no
+// subscription.
+func (h *Handler) unsubscribe(_ context.Context, r *unsubscribeRequest) (result,
+	*protocol.Error) {
+	if r.channel != "" {
+		if e := h.checkChannelName("unsubscribe", r.channel); e != nil {
+			return nil, e
+		}
+		if _, ok := h.cfg.Rules.Options(r.channel); !ok {
+			return nil, h.reject("unsubscribe", errUnknownChan, "unknown namespace")
+		}
+	}
+	h.cfg.Sessions.UnsubscribeUser(r.sessionTarget(), r.channel)
+	return emptyResult{}, nil
+}
+
+// disconnect closes the user's connections, by default with 3503 "force
+// disconnect". A custom code must be an application close code
+// (3000-4999): others cannot be sent in a WebSocket close frame or would
+// mean something else to clients.
+func (h *Handler) disconnect(_ context.Context, r *disconnectRequest) (result,
+	*protocol.Error) {
+	d := protocol.DisconnectForceNoReconnect
+	if c := r.disconnect; c != nil {
+		if c.code < 3000 || c.code > 4999 {
+			return nil, h.reject("disconnect", errBadRequest,
+				"disconnect code must be in 3000-4999")
+		}
+		reconnect := protocol.ShouldReconnect(c.code)
+		if c.reconnect != nil {
+			reconnect = *c.reconnect
+		}
+		d = &protocol.Disconnect{Code: c.code, Reason: c.reason, Reconnect: reconnect}
+	}
+	h.cfg.Sessions.DisconnectUser(r.sessionTarget(), d, r.whitelist)
+	return emptyResult{}, nil
+}
+
+// refresh extends, expires or updates the user's connections.
+func (h *Handler) refresh(_ context.Context, r *refreshRequest) (result,
+	*protocol.Error) {
+	h.cfg.Sessions.RefreshUser(r.sessionTarget(), session.RefreshOptions{
+		Expired:  r.expired,
+		ExpireAt: r.expireAt,
+		Info:     r.info,
+	})
+	return emptyResult{}, nil
+}
