@@ -267,7 +267,7 @@ func (e *env) connect(t testing.TB, user string) *client {
 		t.Fatal(err)
 	}
 	c := &client{tr: &fakeTransport{}}
-	c.s = e.sessions.New(c.tr, false)
+	c.s = e.sessions.New(c.tr, false, nil)
 	c.s.HandleFrame(fmt.Appendf(nil, `{"id":1,"connect":{"token":%q}}`, tok))
 	var reply struct {
 		Connect struct{ Client string }

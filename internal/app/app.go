@@ -39,6 +39,7 @@ type App struct {
 	presence engine.PresenceManager
 	node     *node.Node
 	sessions *session.Manager
+	proxies  *proxySet
 
 	servers []*http.Server
 	// Addrs holds the bound address of each listener, external first.
@@ -72,7 +73,14 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 		Hub:      h,
 		Logger:   logger,
 	})
-	a.sessions = session.NewManager(sessionConfig(cfg, a.node, rules, verifier, logger))
+	ps, proxies, err := newProxies(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.proxies = ps
+	scfg := sessionConfig(cfg, a.node, rules, verifier, logger)
+	scfg.Proxies = proxies
+	a.sessions = session.NewManager(scfg)
 	return a, nil
 }
 
@@ -203,6 +211,7 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 				Logger:           a.log,
 				MessageSizeLimit: cfg.WebSocket.MessageSizeLimit,
 				WriteTimeout:     cfg.WebSocket.WriteTimeout,
+				ProxyHeaders:     a.proxies.headers,
 			}))
 	}
 
@@ -299,6 +308,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if delay := a.cfg.Shutdown.TerminationDelay; delay > 0 {
 		time.Sleep(delay)
 	}
+	a.proxies.close()
 	err = errors.Join(err, a.broker.Close(ctx), a.presence.Close(ctx))
 	return err
 }

@@ -41,8 +41,7 @@ func (s *Session) handleCommand(cmd *protocol.Command) error {
 	case cmd.History != nil:
 		err = s.handleHistory(cmd.ID, cmd.History)
 	case cmd.RPC != nil:
-		// No RPC handler exists without an RPC proxy.
-		err = protocol.ErrNotAvailable
+		err = s.handleRPC(cmd.ID, cmd.RPC)
 	case cmd.Send != nil:
 		return protocol.DisconnectBadRequest
 	case cmd.Refresh != nil:
@@ -100,6 +99,10 @@ type credentials struct {
 	info     []byte
 	channels []string
 	subs     map[string]auth.SubscribeOptions
+	// data goes back to the client in the connect reply; meta stays on
+	// the server and travels to the backend with later proxy calls.
+	data []byte
+	meta []byte
 }
 
 func (s *Session) authenticate(ctx context.Context, req *protocol.ConnectRequest) (
@@ -126,7 +129,11 @@ func (s *Session) authenticate(ctx context.Context, req *protocol.ConnectRequest
 			info:     tok.Info,
 			channels: tok.Channels,
 			subs:     tok.Subs,
+			meta:     tok.Meta,
 		}, nil
+	}
+	if req.Token == "" && cfg.Proxies.Connect != nil {
+		return s.proxyConnect(ctx, req)
 	}
 	if req.Token != "" && !cfg.Insecure {
 		s.log.Info("connection token without a configured key")
@@ -142,6 +149,9 @@ func (s *Session) handleConnect(id uint32, req *protocol.ConnectRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 
+	s.mu.Lock()
+	s.emulated = req.Headers
+	s.mu.Unlock()
 	creds, err := s.authenticate(ctx, req)
 	if err == nil && creds.expireAt > 0 && creds.expireAt <= time.Now().Unix() {
 		err = protocol.ErrExpired
@@ -152,6 +162,7 @@ func (s *Session) handleConnect(id uint32, req *protocol.ConnectRequest) error {
 
 	s.mu.Lock()
 	s.user, s.info, s.expireAt = creds.user, creds.info, creds.expireAt
+	s.meta = creds.meta
 	s.mu.Unlock()
 	if d := s.m.register(s); d != nil {
 		return d
@@ -194,7 +205,10 @@ func (s *Session) fillConnectResult(res *protocol.ConnectResult, creds *credenti
 	cfg := &s.m.cfg
 	res.Client = s.id
 	res.Version = cfg.Node.Version()
-	if creds.expireAt > 0 {
+	res.Data = creds.data
+	// With a refresh proxy the server extends the connection itself, so
+	// the client is not asked to bring a new token.
+	if creds.expireAt > 0 && cfg.Proxies.Refresh == nil {
 		res.Expires = true
 		res.TTL = ttlUntil(creds.expireAt)
 	}

@@ -198,7 +198,7 @@ func (e *env) dialProtobuf(t *testing.T) *client { t.Helper(); return e.open(t, 
 func (e *env) open(t *testing.T, binary bool) *client {
 	t.Helper()
 	tr := &fakeTransport{binary: binary}
-	c := &client{t: t, tr: tr, s: e.m.New(tr, binary), binary: binary, nextID: 1}
+	c := &client{t: t, tr: tr, s: e.m.New(tr, binary, nil), binary: binary, nextID: 1}
 	t.Cleanup(func() {
 		c.s.TransportClosed()
 		synctest.Wait()

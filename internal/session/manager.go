@@ -50,6 +50,9 @@ type Config struct {
 	PersonalChannel          bool
 	PersonalChannelNamespace string
 	PersonalSingleConnection bool
+
+	// Proxies are the application backend endpoints sessions call.
+	Proxies Proxies
 }
 
 // Manager owns all sessions of a node: it registers them, enforces

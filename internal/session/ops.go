@@ -47,8 +47,9 @@ func (s *Session) handlePublish(id uint32, req *protocol.PublishRequest) error {
 	if err != nil {
 		return err
 	}
-	if !s.allowed(req.Channel, opts.AllowPublishForClient, opts.AllowPublishForSubscriber,
-		opts.AllowPublishForAnonymous) {
+	// With a publish proxy the backend is the permission check.
+	if !opts.PublishProxyEnabled && !s.allowed(req.Channel, opts.AllowPublishForClient,
+		opts.AllowPublishForSubscriber, opts.AllowPublishForAnonymous) {
 		return protocol.ErrPermissionDenied
 	}
 	if len(req.Data) == 0 {
@@ -61,11 +62,17 @@ func (s *Session) handlePublish(id uint32, req *protocol.PublishRequest) error {
 	info := s.clientInfo(s.subs[req.Channel])
 	s.mu.Unlock()
 	pub := &protocol.Publication{Data: req.Data, Info: info}
-	_, err = s.m.cfg.Node.Publish(ctx, req.Channel, pub, engine.PublishOptions{
+	popts := engine.PublishOptions{
 		HistorySize:    opts.HistorySize,
 		HistoryTTL:     opts.HistoryTTL,
 		HistoryMetaTTL: opts.HistoryMetaTTL,
-	})
+	}
+	if opts.PublishProxyEnabled {
+		if err := s.proxyPublish(ctx, req.Channel, opts, &popts, pub); err != nil {
+			return err
+		}
+	}
+	_, err = s.m.cfg.Node.Publish(ctx, req.Channel, pub, popts)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,12 +77,21 @@ type Session struct {
 
 	state atomic.Int32
 
+	// headers are the captured connection request headers; immutable.
+	headers http.Header
+
 	// mu guards the fields below.
 	mu       sync.Mutex
 	user     string
 	info     []byte
+	meta     []byte
+	emulated map[string]string
 	expireAt int64
 	subs     map[string]*subscription
+
+	// refreshing is set while a backend refresh of the connection or of
+	// a subscription is in flight, so the wheel does not start another.
+	refreshing atomic.Bool
 
 	// pingAt is the UnixNano time of the last ping not answered yet.
 	pingAt atomic.Int64
@@ -103,11 +113,13 @@ type subscription struct {
 
 // New creates a session for a freshly accepted transport. Binary selects the
 // Protobuf codec.
-func (m *Manager) New(t Transport, binary bool) *Session {
+// Headers are the connection request's headers that proxies may forward.
+func (m *Manager) New(t Transport, binary bool, headers http.Header) *Session {
 	s := &Session{
 		m:       m,
 		id:      uuid.NewString(),
 		t:       t,
+		headers: headers,
 		codec:   protocol.JSON,
 		variant: variantJSON,
 		created: time.Now(),
@@ -312,21 +324,26 @@ func (s *Session) onWheel(now time.Time) {
 	}
 	s.mu.Lock()
 	expireAt := s.expireAt
-	var presence, expired []string
+	var presence, expired, due []string
 	subGrace := s.m.cfg.ExpiredSubCloseDelay
 	for ch, sub := range s.subs {
 		if sub.presence {
 			presence = append(presence, ch)
 		}
-		if sub.expireAt > 0 && now.After(time.Unix(sub.expireAt, 0).Add(subGrace)) {
+		switch {
+		case sub.expireAt <= 0 || now.Unix() < sub.expireAt:
+		case s.subRefreshProxy(sub) != nil:
+			due = append(due, ch)
+		case now.After(time.Unix(sub.expireAt, 0).Add(subGrace)):
 			expired = append(expired, ch)
 		}
 	}
 	s.mu.Unlock()
 
-	if expireAt > 0 {
-		grace := s.m.cfg.ExpiredCloseDelay
-		if now.Unix() >= expireAt && now.After(time.Unix(expireAt, 0).Add(grace)) {
+	if expireAt > 0 && now.Unix() >= expireAt {
+		if s.m.cfg.Proxies.Refresh != nil {
+			s.inBackground(s.proxyRefresh)
+		} else if now.After(time.Unix(expireAt, 0).Add(s.m.cfg.ExpiredCloseDelay)) {
 			s.Disconnect(protocol.DisconnectExpired)
 			return
 		}
@@ -335,6 +352,9 @@ func (s *Session) onWheel(now time.Time) {
 		if !s.expireSubscription(ch) {
 			return
 		}
+	}
+	if len(due) > 0 {
+		s.inBackground(func() { s.proxySubRefresh(due) })
 	}
 	if s.m.cfg.PingInterval > 0 {
 		s.pingAt.CompareAndSwap(0, now.UnixNano())

@@ -32,6 +32,9 @@ type subParams struct {
 	data       []byte
 	override   *auth.Override
 	expireAt   int64
+	// serverRefresh means the backend extends the subscription, so the
+	// client is not asked for a new token when it expires.
+	serverRefresh bool
 }
 
 // activation finishes a subscription once its reply is ready to be queued.
@@ -203,6 +206,10 @@ func (s *Session) authorizeSubscribe(ctx context.Context, req *protocol.Subscrib
 		if !cfg.Rules.UserAllowed(ch, user) {
 			return subParams{}, protocol.ErrPermissionDenied
 		}
+	case opts.SubscribeProxyEnabled:
+		if err := s.proxySubscribe(ctx, &p); err != nil {
+			return subParams{}, err
+		}
 	case cfg.Insecure:
 	case opts.AllowSubscribeForClient && (user != "" || opts.AllowSubscribeForAnonymous):
 	default:
@@ -338,7 +345,7 @@ func (s *Session) setupSubscription(ctx context.Context, p subParams, f features
 		return nil, protocol.StreamPosition{}, err
 	}
 	res := &protocol.SubscribeResult{Data: p.data}
-	if p.expireAt > 0 {
+	if p.expireAt > 0 && !p.serverRefresh {
 		res.Expires, res.TTL = true, ttlUntil(p.expireAt)
 	}
 	if !f.positioned {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/heraldhq/herald/internal/proxy"
 	"github.com/heraldhq/herald/internal/session"
 	"github.com/heraldhq/herald/internal/transport"
 )
@@ -31,6 +32,9 @@ type Config struct {
 	MessageSizeLimit int
 	// WriteTimeout bounds one frame write.
 	WriteTimeout time.Duration
+	// ProxyHeaders names the upgrade request headers kept for proxies to
+	// forward to the application backend, such as Cookie.
+	ProxyHeaders []string
 }
 
 // Handler upgrades HTTP requests to WebSocket connections.
@@ -88,6 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	c := newConn(netConn, rw.Reader, binary, &h.cfg)
-	c.sess = h.cfg.Sessions.New(c, binary)
+	headers := proxy.CaptureHeaders(r.Header, h.cfg.ProxyHeaders)
+	c.sess = h.cfg.Sessions.New(c, binary, headers)
 	c.readLoop()
 }
