@@ -26,6 +26,13 @@ const maxJSONDepth = 10000
 // data fields are forwarded verbatim in text frames to other clients, and a
 // browser drops a WebSocket connection that receives invalid UTF-8.
 func (jsonCodec) DecodeFrame(frame []byte, fn func(cmd *Command) error) error {
+	return decodeFrameJSON(frame, fn, (*jsonDecoder).command)
+}
+
+// decodeFrameJSON splits a frame into command lines and decodes each with
+// decode, so that both protocol versions share the framing rules.
+func decodeFrameJSON(frame []byte, fn func(cmd *Command) error,
+	decode func(d *jsonDecoder, cmd *Command) error) error {
 	if len(frame) == 0 {
 		return malformed("json: empty frame")
 	}
@@ -39,7 +46,7 @@ func (jsonCodec) DecodeFrame(frame []byte, fn func(cmd *Command) error) error {
 		line, rest, more := bytes.Cut(frame, []byte{'\n'})
 		d.b, d.i, d.n = line, 0, n
 		cmd := new(Command)
-		if err := d.command(cmd); err != nil {
+		if err := decode(&d, cmd); err != nil {
 			return err
 		}
 		if err := fn(cmd); err != nil {
@@ -69,6 +76,12 @@ func (d *jsonDecoder) err(what string) error {
 }
 
 func (d *jsonDecoder) command(c *Command) error {
+	return d.line(func(key []byte) error { return commandField(d, c, key) })
+}
+
+// line decodes a whole command line, one object, calling field with each of
+// its keys as [jsonDecoder.object] does.
+func (d *jsonDecoder) line(field func(key []byte) error) error {
 	if len(d.b) == 0 {
 		return d.err("empty line")
 	}
@@ -76,7 +89,7 @@ func (d *jsonDecoder) command(c *Command) error {
 	if d.i >= len(d.b) || d.b[d.i] != '{' {
 		return d.err("expected object")
 	}
-	err := d.object(func(key []byte) error { return commandField(d, c, key) })
+	err := d.object(field)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,13 @@ import (
 
 // DecodeFrame implements [Codec].
 func (protobufCodec) DecodeFrame(frame []byte, fn func(cmd *Command) error) error {
+	return decodeFramePB(frame, fn, decodeCommandPB)
+}
+
+// decodeFramePB splits a frame into length-prefixed messages and decodes each
+// with decode, so that both protocol versions share the framing rules.
+func decodeFramePB(frame []byte, fn func(cmd *Command) error,
+	decode func(msg []byte, cmd *Command) error) error {
 	if len(frame) == 0 {
 		return malformed("protobuf: empty frame")
 	}
@@ -26,7 +33,7 @@ func (protobufCodec) DecodeFrame(frame []byte, fn func(cmd *Command) error) erro
 			return malformed("protobuf: command %d: length %d exceeds frame", n, size)
 		}
 		cmd := new(Command)
-		if err := decodeCommandPB(frame[:size], cmd); err != nil {
+		if err := decode(frame[:size], cmd); err != nil {
 			return malformed("protobuf: command %d: %v", n, err)
 		}
 		if err := fn(cmd); err != nil {

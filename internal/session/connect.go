@@ -42,6 +42,9 @@ func (s *Session) handleCommand(cmd *protocol.Command) error {
 		err = s.handleHistory(cmd.ID, cmd.History)
 	case cmd.RPC != nil:
 		err = s.handleRPC(cmd.ID, cmd.RPC)
+	case cmd.Ping != nil && s.legacy.Load():
+		// Protocol v1 clients ping the server and expect an empty reply.
+		s.reply(&protocol.Reply{ID: cmd.ID, Ping: &protocol.PingResult{}})
 	case cmd.Send != nil:
 		return protocol.DisconnectBadRequest
 	case cmd.Refresh != nil:

@@ -110,6 +110,7 @@ func NewManager(cfg Config) *Manager {
 	}
 	m.wheel = newWheel(period)
 	for v := range variantCount {
+		// Legacy codecs have no ping message and encode nothing here.
 		m.pingBytes[v] = codecs[v].AppendReply(nil, &protocol.Reply{})
 	}
 	return m

@@ -28,10 +28,14 @@ import (
 const (
 	variantJSON uint8 = iota
 	variantProtobuf
+	variantLegacyJSON
+	variantLegacyProtobuf
 	variantCount
 )
 
-var codecs = [variantCount]protocol.Codec{protocol.JSON, protocol.Protobuf}
+var codecs = [variantCount]protocol.Codec{
+	protocol.JSON, protocol.Protobuf, protocol.LegacyJSON, protocol.LegacyProtobuf,
+}
 
 // Encoders returns the hub encoders for every wire variant sessions use, in
 // variant order.
@@ -54,6 +58,12 @@ type Transport interface {
 	Name() string
 }
 
+// nativePinger is a transport that can send a ping of its own framing, such
+// as a WebSocket ping frame.
+type nativePinger interface {
+	NativePing()
+}
+
 type state int32
 
 const (
@@ -65,11 +75,16 @@ const (
 
 // Session is one client connection.
 type Session struct {
-	m       *Manager
-	id      string
-	t       Transport
+	m  *Manager
+	id string
+	t  Transport
+	// codec and variant are fixed by the first frame, before the session
+	// is registered anywhere other goroutines could reach it.
 	codec   protocol.Codec
 	variant uint8
+	version protocol.Version
+	// legacy is set for protocol v1 clients (centrifuge-js 2.x).
+	legacy  atomic.Bool
 	q       *outbound.Queue
 	created time.Time
 	log     *slog.Logger
@@ -141,7 +156,7 @@ func (m *Manager) New(t Transport, binary bool, headers http.Header) *Session {
 		// The writer reaches this once everything queued before Close has
 		// been written, so replies sent just before a disconnect arrive.
 		OnClose: func() {
-			s.t.Close(s.closeReason.Load())
+			s.t.Close(s.closeFor(s.closeReason.Load()))
 			s.finish()
 		},
 	})
@@ -182,7 +197,8 @@ func (s *Session) onInsufficientState(ch string) {
 	if sub == nil {
 		return
 	}
-	if sub.serverSide {
+	// Protocol v1 has no way to make a client resubscribe one channel.
+	if sub.serverSide || s.legacy.Load() {
 		s.Disconnect(protocol.DisconnectInsufficientState)
 		return
 	}
@@ -208,6 +224,12 @@ func (s *Session) HandleFrame(frame []byte) bool {
 		return true
 	}
 
+	if s.version == protocol.VersionUnknown {
+		if err := s.detectVersion(frame); err != nil {
+			s.Disconnect(protocol.DisconnectBadRequest)
+			return false
+		}
+	}
 	err := s.codec.DecodeFrame(frame, s.handleCommand)
 	if err == nil || errors.Is(err, errStop) {
 		return true
@@ -221,6 +243,47 @@ func (s *Session) HandleFrame(frame []byte) bool {
 	}
 	s.Disconnect(d)
 	return false
+}
+
+// ForceVersion fixes the client protocol version before the first frame, for
+// transports that are told it (the cf_protocol_version query parameter).
+func (s *Session) ForceVersion(v protocol.Version) {
+	s.setVersion(v)
+}
+
+// detectVersion picks protocol v1 or v2 from the connection's first command;
+// both are served on the same endpoint without configuration.
+func (s *Session) detectVersion(frame []byte) error {
+	v, err := protocol.DetectVersion(frame, s.codec.Binary())
+	if err != nil {
+		return err
+	}
+	s.setVersion(v)
+	return nil
+}
+
+func (s *Session) setVersion(v protocol.Version) {
+	s.version = v
+	if v != protocol.Version1 {
+		return
+	}
+	s.legacy.Store(true)
+	if s.codec.Binary() {
+		s.codec, s.variant = protocol.LegacyProtobuf, variantLegacyProtobuf
+	} else {
+		s.codec, s.variant = protocol.LegacyJSON, variantLegacyJSON
+	}
+}
+
+// closeFor adapts a disconnect to the client's protocol: v1 clients read
+// their reconnect advice from a JSON close reason.
+func (s *Session) closeFor(d *protocol.Disconnect) *protocol.Disconnect {
+	if d == nil || !s.legacy.Load() {
+		return d
+	}
+	c := *d
+	c.Reason = protocol.LegacyCloseReason(d)
+	return &c
 }
 
 // TransportClosed is called by the transport once its connection is gone.
@@ -247,7 +310,7 @@ func (s *Session) abort(d *protocol.Disconnect) {
 		s.logDisconnect(d)
 		s.q.Abort()
 		s.teardown()
-		s.t.Close(d)
+		s.t.Close(s.closeFor(d))
 		s.finish()
 	})
 }
@@ -356,7 +419,15 @@ func (s *Session) onWheel(now time.Time) {
 	if len(due) > 0 {
 		s.inBackground(func() { s.proxySubRefresh(due) })
 	}
-	if s.m.cfg.PingInterval > 0 {
+	switch {
+	case s.m.cfg.PingInterval <= 0:
+	case s.legacy.Load():
+		// Protocol v1 has no server ping message; its clients answer
+		// WebSocket ping frames instead.
+		if p, ok := s.t.(nativePinger); ok {
+			p.NativePing()
+		}
+	default:
 		s.pingAt.CompareAndSwap(0, now.UnixNano())
 		s.q.Push(s.m.pingBytes[s.variant])
 	}

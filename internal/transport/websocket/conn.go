@@ -252,6 +252,16 @@ func (c *conn) WriteBatch(items [][]byte) error {
 	return err
 }
 
+// NativePing sends a WebSocket ping frame, for protocol v1 clients. It
+// skips the ping when a write is in progress: data is flowing anyway.
+func (c *conn) NativePing() {
+	if c.closing.Load() || !c.wmu.TryLock() {
+		return
+	}
+	defer c.wmu.Unlock()
+	_ = c.writeFrameLocked(ws.OpPing, nil)
+}
+
 // putHeader appends the encoding of an unmasked server frame header.
 func putHeader(dst []byte, h ws.Header) []byte {
 	b0 := byte(h.OpCode)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/heraldhq/herald/internal/protocol"
 	"github.com/heraldhq/herald/internal/proxy"
 	"github.com/heraldhq/herald/internal/session"
 	"github.com/heraldhq/herald/internal/transport"
@@ -94,5 +95,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(netConn, rw.Reader, binary, &h.cfg)
 	headers := proxy.CaptureHeaders(r.Header, h.cfg.ProxyHeaders)
 	c.sess = h.cfg.Sessions.New(c, binary, headers)
+	switch q.Get("cf_protocol_version") {
+	case "v1":
+		c.sess.ForceVersion(protocol.Version1)
+	case "v2":
+		c.sess.ForceVersion(protocol.Version2)
+	}
 	c.readLoop()
 }
