@@ -198,6 +198,14 @@ func convertOptions(in map[string]any, v3, granular bool,
 			out[k] = v
 		}
 	}
+	// v3 asked the publish proxy only after its own publish permission,
+	// while v4+ makes the proxy the permission check. Without "publish"
+	// a v3 client could never reach the proxy, so keep it off.
+	if b, _ := readBool(in["proxy_publish"]); b {
+		if p, _ := readBool(in["publish"]); !p {
+			out["publish_proxy_enabled"] = false
+		}
+	}
 	return out, nil
 }
 

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +77,9 @@ func (s *Session) proxyConnect(ctx context.Context, req *protocol.ConnectRequest
 	cfg := &s.m.cfg
 	res, err := cfg.Proxies.Connect.Connect(ctx, s.caller(), proxy.ConnectRequest{
 		Name: req.Name, Version: req.Version, Data: req.Data,
+		// The client names the server-side channels it wants (to recover
+		// them after a reconnect) as the keys of its connect subs.
+		Channels: slices.Sorted(maps.Keys(req.Subs)),
 	})
 	if err != nil {
 		return nil, proxyError(err)
