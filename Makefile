@@ -32,3 +32,15 @@ fuzz-smoke:
 run: build
 	@test -f config.json || ./bin/herald genconfig -c config.json
 	./bin/herald -c config.json
+
+# The tutorial (examples/tutorial): Herald on :8000 with the tutorial's
+# config, the app on :3000 and its Go front door on :9000. Installs the
+# page's npm packages on first use; Ctrl-C stops all three.
+.PHONY: tutorial
+tutorial: build
+	$(GO) build -o bin/herald-tutorial ./examples/tutorial
+	@test -f examples/tutorial/node_modules/centrifuge/dist/centrifuge.js \
+		-a -f examples/tutorial/node_modules/centrifuge-legacy/dist/centrifuge.min.js \
+		|| npm ci --prefix examples/tutorial --no-audit --no-fund
+	./bin/herald-tutorial -dir examples/tutorial -front :9000 \
+		-start-herald bin/herald -herald-config examples/tutorial/config.json

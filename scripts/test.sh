@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The one test command of Herald (`make test` runs it; so does CI).
 #
-#   scripts/test.sh [all|deps|services|lint|go|fuzz|node]...
+#   scripts/test.sh [all|deps|services|lint|go|fuzz|node|browser]...
 #
 # all (the default) installs what is missing, starts Redis and NATS, checks
 # gofmt, go vet and staticcheck, runs `go test -race ./...`, fuzzes every
-# Fuzz target for a few seconds and runs the Node conformance tests. Every
-# step runs even after another failed; the exit code is non-zero if any
-# failed.
+# Fuzz target for a few seconds, runs the Node conformance tests and the
+# tutorial's browser tests (headless Chromium, through the Go front door and
+# nginx on port 9000). Every step runs even after another failed; the exit
+# code is non-zero if any failed.
 #
-# Outside CI a dependency that cannot be installed (Node, Redis, NATS) skips
-# the steps that need it with a warning. With CI=true it is a failure.
+# Outside CI a dependency that cannot be installed (Node, Redis, NATS,
+# Chromium, nginx) skips the steps that need it with a warning. With CI=true
+# it is a failure.
 #
 # Environment: FUZZTIME (default 5s) per fuzz target; GO_TEST_TIMEOUT
 # (default 30m); GO_TEST_FLAGS, extra flags for go test.
@@ -209,19 +211,65 @@ step_node() {
 	run "node tests" bash -c 'cd test/node && HERALD_BIN="${HERALD_BIN:-../../bin/herald}" node --test'
 }
 
+# nginx_bin prints the path of nginx (root's PATH has /usr/sbin, others' may not).
+nginx_bin() {
+	command -v nginx 2>/dev/null && return 0
+	[[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx
+}
+
+ensure_browser() {
+	local need=()
+	[[ -x /usr/bin/chromium ]] || need+=(chromium)
+	[[ -x /usr/bin/chromedriver ]] || need+=(chromium-driver)
+	nginx_bin >/dev/null || need+=(nginx)
+	if ((${#need[@]})); then
+		apt_install "${need[@]}" || return 1
+	fi
+	/usr/bin/chromium --version && "$(nginx_bin)" -v
+}
+
+# The tutorial in headless Chromium (test/browser): Debian's chromium, never
+# a browser that a test tool downloads, and Debian's nginx. playwright-core
+# needs Node.js 20.
+step_browser() {
+	if [[ $have_node == unknown ]]; then
+		if ensure_node; then
+			have_node=true
+		else
+			have_node=false
+		fi
+	fi
+	if [[ $have_node != true ]] || (($(node -p 'process.versions.node.split(".")[0]') < 20)); then
+		missing "browser tests" "Node.js 20+ with npm"
+		return 0
+	fi
+	log "deps: chromium, chromium-driver and nginx"
+	if ! ensure_browser; then
+		missing "browser tests" "Chromium or nginx (Debian: chromium chromium-driver nginx)"
+		return 0
+	fi
+	run "build bin/herald" go build -o bin/herald ./cmd/herald
+	run "build bin/herald-tutorial" go build -o bin/herald-tutorial ./examples/tutorial
+	run "deps: npm ci (examples/tutorial)" npm ci --prefix examples/tutorial --no-audit --no-fund
+	run "deps: npm ci (test/browser)" npm ci --prefix test/browser --no-audit --no-fund
+	NGINX_BIN=$(nginx_bin) run "browser tests" \
+		bash -c 'cd test/browser && node --test --test-concurrency=1'
+}
+
 steps=("$@")
 ((${#steps[@]})) || steps=(all)
 for s in "${steps[@]}"; do
 	case $s in
-	all) step_deps; step_services; step_lint; step_go; step_fuzz; step_node ;;
+	all) step_deps; step_services; step_lint; step_go; step_fuzz; step_node; step_browser ;;
 	deps) step_deps ;;
 	services) step_services ;;
 	lint) step_lint ;;
 	go) step_go ;;
 	fuzz) step_fuzz ;;
 	node) step_node ;;
+	browser) step_browser ;;
 	*)
-		warn "unknown step $s (want all, deps, services, lint, go, fuzz or node)"
+		warn "unknown step $s (want all, deps, services, lint, go, fuzz, node or browser)"
 		exit 2
 		;;
 	esac
