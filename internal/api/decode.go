@@ -2,8 +2,9 @@ package api
 
 import (
 	"fmt"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/heraldhq/herald/internal/jsonwire"
 )
 
 // Request bodies are read by a small hand-written decoder rather than by
@@ -18,12 +19,13 @@ import (
 //
 // Keys match field names ASCII-case-insensitively, as encoding/json does for
 // the reference server, so {"Channel": "x"} is accepted there and here.
-// Every read is bounds-checked; FuzzLegacyAPIBody checks that no input
-// panics.
+// The lexical part (strings, numbers, skipping values) is package jsonwire,
+// shared with the client protocol codec. Every read is bounds-checked;
+// FuzzLegacyAPIBody checks that no input panics.
 
 // maxDepth bounds nesting, as in encoding/json, so that Herald accepts the
 // bodies the reference server accepts.
-const maxDepth = 10000
+const maxDepth = jsonwire.MaxDepth
 
 // maxKeyLen is the longest key that can match a field name; longer keys are
 // compared as they are and match nothing.
@@ -75,16 +77,7 @@ func (d *decoder) typeErr(what string) error {
 }
 
 // ws skips insignificant whitespace.
-func (d *decoder) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
+func (d *decoder) ws() { d.i = jsonwire.SkipSpace(d.b, d.i) }
 
 // more reports whether a value follows, after whitespace.
 func (d *decoder) more() bool {
@@ -212,7 +205,7 @@ func (d *decoder) objectKey() ([]byte, error) {
 			return nil, nil
 		}
 		var tmp [6 * maxKeyLen]byte
-		key = appendUnquoted(tmp[:0], key)
+		key = jsonwire.AppendUnquoted(tmp[:0], key)
 	}
 	if len(key) > maxKeyLen {
 		return nil, nil
@@ -242,7 +235,7 @@ func (d *decoder) str() (string, error) {
 	}
 	s := d.b[start:end]
 	if escaped || !utf8.Valid(s) {
-		return string(appendUnquoted(nil, s)), nil
+		return string(jsonwire.AppendUnquoted(nil, s)), nil
 	}
 	return string(s), nil
 }
@@ -296,28 +289,15 @@ func (d *decoder) int(limit int64) (int64, error) {
 
 // digits decodes the digits of a non-negative JSON integer up to limit.
 func (d *decoder) digits(limit uint64) (uint64, error) {
-	i := d.i
-	if i >= len(d.b) || !isDigit(d.b[i]) {
-		return 0, d.notA("integer")
+	v, next, err := jsonwire.ParseUint(d.b, d.i, limit)
+	switch err {
+	case nil:
+		d.i = next
+		return v, nil
+	case jsonwire.ErrRange:
+		return 0, d.notA("integer in range")
 	}
-	var v uint64
-	if d.b[i] == '0' {
-		i++
-	} else {
-		for ; i < len(d.b) && isDigit(d.b[i]); i++ {
-			digit := uint64(d.b[i] - '0')
-			if v > (limit-digit)/10 {
-				return 0, d.notA("integer in range")
-			}
-			v = v*10 + digit
-		}
-	}
-	if i < len(d.b) && (d.b[i] == '.' || d.b[i] == 'e' || d.b[i] == 'E' ||
-		isDigit(d.b[i])) {
-		return 0, d.notA("integer")
-	}
-	d.i = i
-	return v, nil
+	return 0, d.notA("integer")
 }
 
 // raw consumes a value of any kind after validating it and returns its
@@ -362,264 +342,37 @@ func (d *decoder) objectRawKeys(field func(key string) error) error {
 	return d.object(func([]byte) error {
 		key := d.keyRaw
 		if d.keyEscaped || !utf8.Valid(key) {
-			return field(string(appendUnquoted(nil, key)))
+			return field(string(jsonwire.AppendUnquoted(nil, key)))
 		}
 		return field(string(key))
 	})
 }
 
-// skip consumes one value of any kind, checking that it is valid JSON. It
-// keeps one bit per open container (set for an object) instead of
-// recursing.
+// skip consumes one value of any kind, checking that it is valid JSON. The
+// containers open around it count towards maxDepth.
 func (d *decoder) skip() error {
-	var small [4]uint64
-	open := small[:]
-	depth := 0
-	for {
-		c, err := d.scalarOrOpen()
-		if err != nil {
-			return err
-		}
-		if c != 0 {
-			if d.depth+depth >= maxDepth {
-				return d.syntaxErr("nesting too deep")
-			}
-			d.ws()
-			if !d.consume(c + 2) { // '{'+2 is '}' and '['+2 is ']'
-				if depth/64 == len(open) {
-					open = append(open, 0)
-				}
-				open[depth/64] &^= 1 << (depth % 64)
-				if c == '{' {
-					open[depth/64] |= 1 << (depth % 64)
-					if _, err := d.objectKey(); err != nil {
-						return err
-					}
-				}
-				depth++
-				continue
-			}
-		}
-		// A value ended: close containers until one has another element.
-		for {
-			if depth == 0 {
-				return nil
-			}
-			d.ws()
-			inObject := open[(depth-1)/64]&(1<<((depth-1)%64)) != 0
-			if d.consume(',') {
-				d.ws()
-				if inObject {
-					if _, err := d.objectKey(); err != nil {
-						return err
-					}
-				}
-				break
-			}
-			if !inObject && d.consume(']') || inObject && d.consume('}') {
-				depth--
-				continue
-			}
-			return d.syntaxErr("expected ',' or end of container")
-		}
-	}
-}
-
-// scalarOrOpen consumes a scalar and returns 0, or consumes the opening
-// bracket of a container and returns it.
-func (d *decoder) scalarOrOpen() (byte, error) {
-	d.ws()
-	if d.i >= len(d.b) {
-		return 0, d.syntaxErr("unexpected end of input")
-	}
-	switch c := d.b[d.i]; c {
-	case '{', '[':
-		d.i++
-		return c, nil
-	case '"':
-		_, _, err := d.scanString()
-		return 0, err
-	case 't', 'f', 'n':
-		if d.literal("true") || d.literal("false") || d.literal("null") {
-			return 0, nil
-		}
-		return 0, d.syntaxErr("invalid literal")
-	}
-	return 0, d.number()
-}
-
-// number consumes a number of any JSON form.
-func (d *decoder) number() error {
-	b, i := d.b, d.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	default:
-		return d.syntaxErr("invalid value")
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || !isDigit(b[i]) {
-			return d.syntaxErr("invalid number")
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || !isDigit(b[i]) {
-			return d.syntaxErr("invalid number")
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
+	i, err := jsonwire.Skip(d.b, d.i, d.depth)
 	d.i = i
-	return nil
+	return d.wireErr(err)
 }
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // scanString consumes the string starting at d.i (its opening quote) and
 // returns the index of the closing quote and whether escapes occur.
 func (d *decoder) scanString() (end int, escaped bool, err error) {
-	b := d.b
-	for i := d.i + 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			d.i = i + 1
-			return i, escaped, nil
-		case c == '\\':
-			escaped = true
-			i++
-			if i >= len(b) {
-				break
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(b) || !isHex4(b[i+1:i+5]) {
-					d.i = i
-					return 0, false, d.syntaxErr("invalid \\u escape")
-				}
-				i += 4
-			default:
-				d.i = i
-				return 0, false, d.syntaxErr("invalid escape")
-			}
-		case c < 0x20:
-			d.i = i
-			return 0, false, d.syntaxErr("control character in string")
-		}
+	end, escaped, err = jsonwire.ScanString(d.b, d.i)
+	if err != nil {
+		return 0, false, d.wireErr(err)
 	}
-	d.i = len(b)
-	return 0, false, d.syntaxErr("unterminated string")
+	d.i = end + 1
+	return end, escaped, nil
 }
 
-func isHex4(b []byte) bool {
-	for _, c := range b[:4] {
-		if !isDigit(c) && !('a' <= c && c <= 'f') && !('A' <= c && c <= 'F') {
-			return false
-		}
+// wireErr reports a syntax error of the shared scanner as a syntax error
+// of this decoder, at the offset where the scanner stopped.
+func (d *decoder) wireErr(err error) error {
+	if se, ok := err.(*jsonwire.SyntaxError); ok {
+		d.i = se.Offset
+		return d.syntaxErr(se.Msg)
 	}
-	return true
-}
-
-// appendUnquoted appends the text of a scanned string body, resolving
-// escapes and replacing invalid UTF-8 and lone surrogates with U+FFFD.
-func appendUnquoted(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(s[i:])
-			dst = utf8.AppendRune(dst, r) // RuneError for invalid bytes
-			i += size
-			continue
-		}
-		if c != '\\' || i+1 >= len(s) {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		i++
-		switch e := s[i]; e {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, n := unicodeEscape(s[i-1:])
-			dst = utf8.AppendRune(dst, r)
-			i += n - 2
-		default: // '"', '\\', '/'
-			dst = append(dst, e)
-		}
-		i++
-	}
-	return dst
-}
-
-// unicodeEscape decodes the \uXXXX escape at the start of s, joining a
-// surrogate pair, and returns the rune and the number of bytes used.
-func unicodeEscape(s []byte) (rune, int) {
-	r1 := hexRune(s[2:])
-	if r1 < 0 {
-		return utf8.RuneError, 2
-	}
-	if !utf16.IsSurrogate(r1) {
-		return r1, 6
-	}
-	if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
-		if r2 := hexRune(s[8:]); r2 >= 0 {
-			if r := utf16.DecodeRune(r1, r2); r != utf8.RuneError {
-				return r, 12
-			}
-		}
-	}
-	return utf8.RuneError, 6
-}
-
-func hexRune(s []byte) rune {
-	if len(s) < 4 || !isHex4(s) {
-		return -1
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case isDigit(c):
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// validJSON reports whether b holds exactly one JSON value.
-func validJSON(b []byte) bool {
-	d := decoder{b: b}
-	if d.skip() != nil {
-		return false
-	}
-	return !d.more()
+	return err
 }

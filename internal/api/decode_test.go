@@ -7,21 +7,6 @@ import (
 	"testing"
 )
 
-func TestValidJSON(t *testing.T) {
-	tests := []string{
-		``, ` `, `1`, `-0`, `-`, `01`, `1.`, `1.5e+3`, `1e`, `.5`, `"x"`, `"\u12"`,
-		`"\uD83D\uDE00"`, `"\x"`, "\"\x01\"", `true`, `tru`, `null`, `nul`, `[]`,
-		`[1,]`, `[1 2]`, `{}`, `{"a":1,}`, `{"a" 1}`, `{1:2}`, `{"a":[{"b":{}}]}`,
-		`[[[]]]`, `]`, `}`, `{"a":1}}`, `1 2`, " [ 1 , { \"k\" : [ ] } ] ",
-		"\"\xff\"",
-	}
-	for _, in := range tests {
-		if got, want := validJSON([]byte(in)), json.Valid([]byte(in)); got != want {
-			t.Errorf("validJSON(%q) = %v, encoding/json says %v", in, got, want)
-		}
-	}
-}
-
 func TestDecodeScalars(t *testing.T) {
 	strs := map[string]string{
 		`"abc"`: "abc", `null`: "", `"a\"b\\c\/d\n\t"`: "a\"b\\c/d\n\t",

@@ -5,9 +5,9 @@ import (
 	"encoding/base64"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/heraldhq/herald/internal/engine"
+	"github.com/heraldhq/herald/internal/jsonwire"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -173,7 +173,7 @@ func appendClientInfo(b []byte, ci *protocol.ClientInfo) []byte {
 func appendPublication(b []byte, p *protocol.Publication) []byte {
 	b = append(b, '{')
 	if len(p.Data) > 0 {
-		if validJSON(p.Data) {
+		if jsonwire.Valid(p.Data) {
 			b = appendRawJSON(appendKey(b, "data"), p.Data)
 		} else {
 			b = append(appendKey(b, "b64data"), '"')
@@ -231,7 +231,7 @@ func stringField(b []byte, key, v string) []byte {
 // rawField embeds an info value when it is set and is JSON. Info given as
 // b64info may be binary; it is left out rather than break the response.
 func rawField(b []byte, key string, v []byte) []byte {
-	if len(v) == 0 || !validJSON(v) {
+	if len(v) == 0 || !jsonwire.Valid(v) {
 		return b
 	}
 	return appendRawJSON(appendKey(b, key), v)
@@ -251,53 +251,11 @@ func appendRawJSON(b, v []byte) []byte {
 	}
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendString appends s as a JSON string. Control characters are escaped,
 // invalid UTF-8 becomes U+FFFD, and U+2028 and U+2029 are escaped for old
 // JavaScript parsers.
 func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), `\u202`...)
-			b = append(b, hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '"')
+	return jsonwire.AppendString(b, s, jsonwire.EscapeLineTerminators)
 }
 
 // sortedKeys returns the keys of m in order, for stable output.

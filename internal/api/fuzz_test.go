@@ -63,16 +63,3 @@ func checkFuzzAnswer(t *testing.T, path string, body []byte, rec *httptest.Respo
 		}
 	}
 }
-
-// FuzzValidJSON checks the decoder's notion of valid JSON against
-// encoding/json.
-func FuzzValidJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2.5e-3,true,null,"x\u00e9"]}`, `[`, `1 2`, `"\x"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %v, encoding/json says %v", b, got, want)
-		}
-	})
-}

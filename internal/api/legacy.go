@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/heraldhq/herald/internal/jsonwire"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -193,7 +194,7 @@ func (d *decoder) legacyMethod() (int64, error) {
 		}
 		name := d.b[start:end]
 		if escaped {
-			name = appendUnquoted(nil, name)
+			name = jsonwire.AppendUnquoted(nil, name)
 		}
 		var upper [32]byte
 		if len(name) > len(upper) {

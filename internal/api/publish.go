@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/channel"
 	"github.com/heraldhq/herald/internal/engine"
+	"github.com/heraldhq/herald/internal/jsonwire"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -143,12 +144,12 @@ func (h *Handler) publishChannel(method, ch string, data []byte) (*channel.Optio
 func checkDataFormat(data []byte, format string) string {
 	switch format {
 	case "json":
-		if !validJSON(data) {
+		if !jsonwire.Valid(data) {
 			return "data is not JSON"
 		}
 	case "json_object":
 		d := decoder{b: data}
-		if !validJSON(data) || !d.more() || data[d.i] != '{' {
+		if !jsonwire.Valid(data) || !d.more() || data[d.i] != '{' {
 			return "data is not a JSON object"
 		}
 	}

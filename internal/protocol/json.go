@@ -3,7 +3,8 @@ package protocol
 import (
 	"bytes"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/heraldhq/herald/internal/jsonwire"
 )
 
 // jsonCodec is the protocol v2 JSON codec. Its encoders write keys in the
@@ -413,74 +414,14 @@ func appendJSONRaw(b []byte, v []byte) []byte {
 	return b
 }
 
-// jsonPlain marks the ASCII bytes written inside a JSON string as they are.
-// '<', '>' and '&' are escaped like encoding/json does by default, so that
-// output can be embedded in HTML and is byte-identical to the standard
-// library's.
-var jsonPlain = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = true
-	}
-	for _, c := range `"\<>&` {
-		t[c] = false
-	}
-	return t
-}()
+// jsonEscape is how the client protocol escapes strings: as encoding/json
+// does by default, so that output is byte-identical to the standard
+// library's, and with U+2028 and U+2029 escaped because JavaScript parsers
+// before ES2019 reject them raw.
+const jsonEscape = jsonwire.EscapeHTML | jsonwire.EscapeLineTerminators
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a quoted JSON string. Control characters
-// are escaped, invalid UTF-8 becomes \ufffd, and U+2028 and U+2029 are
-// escaped because JavaScript parsers before ES2019 reject them raw.
+// appendJSONString appends s as a quoted JSON string; invalid UTF-8 becomes
+// \ufffd.
 func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonPlain[c] {
-				i++
-				continue
-			}
-			b = appendJSONEscape(append(b, s[start:i]...), c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), `\u202`...)
-			b = append(b, hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendJSONEscape appends the escape sequence of an ASCII byte that
-// jsonPlain rejects, using the short forms where JSON has them.
-func appendJSONEscape(b []byte, c byte) []byte {
-	switch c {
-	case '"', '\\':
-		return append(b, '\\', c)
-	case '\b':
-		return append(b, '\\', 'b')
-	case '\f':
-		return append(b, '\\', 'f')
-	case '\n':
-		return append(b, '\\', 'n')
-	case '\r':
-		return append(b, '\\', 'r')
-	case '\t':
-		return append(b, '\\', 't')
-	}
-	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+	return jsonwire.AppendString(b, s, jsonEscape)
 }

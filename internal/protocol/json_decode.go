@@ -3,9 +3,9 @@ package protocol
 import (
 	"bytes"
 	"math"
-	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/heraldhq/herald/internal/jsonwire"
 )
 
 // Commands are decoded by a hand-written scanner rather than encoding/json:
@@ -15,12 +15,14 @@ import (
 //     are kept as raw bytes, with no reflection and no intermediate structs;
 //   - it never recurses on client data: skipped values keep a bit per open
 //     container, so a deeply nested payload cannot grow the reader's stack.
-// Every read is bounds-checked against the line, so no input can panic it;
-// FuzzJSONDecodeFrame checks that and compares validity with encoding/json.
+// The lexical part (strings, numbers, skipping values) is package jsonwire,
+// shared with the server API. Every read is bounds-checked against the
+// line, so no input can panic it; FuzzJSONDecodeFrame checks that and
+// compares validity with encoding/json.
 
 // maxJSONDepth bounds the nesting of a command line, counted from its outer
 // object: the limit of encoding/json, so that Herald accepts what it does.
-const maxJSONDepth = 10000
+const maxJSONDepth = jsonwire.MaxDepth
 
 // DecodeFrame implements [Codec]. The frame must be valid UTF-8: its raw
 // data fields are forwarded verbatim in text frames to other clients, and a
@@ -384,7 +386,7 @@ func (d *jsonDecoder) key() ([]byte, error) {
 	}
 	key := d.b[start:end]
 	if escaped {
-		d.buf = appendUnquoted(d.buf[:0], key)
+		d.buf = jsonwire.AppendUnquoted(d.buf[:0], key)
 		key = d.buf
 	}
 	d.ws()
@@ -409,7 +411,7 @@ func (d *jsonDecoder) str(s *string) error {
 		return err
 	}
 	if escaped {
-		*s = string(appendUnquoted(nil, d.b[start:end]))
+		*s = string(jsonwire.AppendUnquoted(nil, d.b[start:end]))
 	} else {
 		*s = string(d.b[start:end])
 	}
@@ -465,274 +467,48 @@ func (d *jsonDecoder) int(limit int64) (int64, error) {
 
 // digits decodes the digits of a JSON integer no greater than limit.
 func (d *jsonDecoder) digits(limit uint64) (uint64, error) {
-	b, i := d.b, d.i
-	if i >= len(b) || b[i] < '0' || b[i] > '9' {
-		return 0, d.err("expected integer")
+	v, next, err := jsonwire.ParseUint(d.b, d.i, limit)
+	switch err {
+	case nil:
+		d.i = next
+		return v, nil
+	case jsonwire.ErrRange:
+		return 0, d.err("integer out of range")
 	}
-	var v uint64
-	if b[i] == '0' {
-		i++
-	} else {
-		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			digit := uint64(b[i] - '0')
-			if v > (limit-digit)/10 {
-				return 0, d.err("integer out of range")
-			}
-			v = v*10 + digit
-		}
-	}
-	d.i = i
-	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E' || isDigit(b[i])) {
-		return 0, d.err("expected integer")
-	}
-	return v, nil
+	return 0, d.err("expected integer")
 }
 
-// skip consumes one value of any kind, checking that it is valid JSON. It
-// keeps a bit per open container (set for an object) instead of recursing.
+// skip consumes one value of any kind, checking that it is valid JSON. The
+// objects that enclose it count towards the nesting limit.
 func (d *jsonDecoder) skip() error {
-	var small [4]uint64
-	open := small[:]
-	depth := 0
-	for {
-		c, err := d.scalarOrOpen()
-		if err != nil {
-			return err
-		}
-		if c != 0 {
-			if d.depth+depth == maxJSONDepth {
-				return d.err("nesting too deep")
-			}
-			d.ws()
-			if !d.consume(c + 2) { // '{'+2 is '}' and '['+2 is ']'
-				if depth/64 == len(open) {
-					open = append(open, 0)
-				}
-				open[depth/64] &^= 1 << (depth % 64)
-				if c == '{' {
-					open[depth/64] |= 1 << (depth % 64)
-					if _, err := d.key(); err != nil {
-						return err
-					}
-				}
-				depth++
-				continue
-			}
-		}
-		// A value ended: close containers until one has another element.
-		for {
-			if depth == 0 {
-				return nil
-			}
-			d.ws()
-			inObject := open[(depth-1)/64]&(1<<((depth-1)%64)) != 0
-			if d.consume(',') {
-				d.ws()
-				if inObject {
-					if _, err := d.key(); err != nil {
-						return err
-					}
-				}
-				break
-			}
-			if !inObject && d.consume(']') || inObject && d.consume('}') {
-				depth--
-				continue
-			}
-			return d.err("expected ',' or end of container")
-		}
-	}
-}
-
-// scalarOrOpen consumes a scalar value and returns 0, or consumes only the
-// opening bracket of a container and returns it.
-func (d *jsonDecoder) scalarOrOpen() (byte, error) {
-	d.ws()
-	if d.i >= len(d.b) {
-		return 0, d.err("expected value")
-	}
-	switch c := d.b[d.i]; c {
-	case '{', '[':
-		d.i++
-		return c, nil
-	case '"':
-		_, _, err := d.scanString()
-		return 0, err
-	case 't', 'f', 'n':
-		if d.literal("true") || d.literal("false") || d.null() {
-			return 0, nil
-		}
-		return 0, d.err("invalid literal")
-	}
-	return 0, d.number()
-}
-
-// number consumes a JSON number of any form.
-func (d *jsonDecoder) number() error {
-	b, i := d.b, d.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = skipDigits(b, i)
-	default:
-		return d.err("invalid value")
-	}
-	if i < len(b) && b[i] == '.' {
-		if j := skipDigits(b, i+1); j > i+1 {
-			i = j
-		} else {
-			d.i = j
-			return d.err("invalid number")
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := skipDigits(b, i)
-		if j == i {
-			d.i = j
-			return d.err("invalid number")
-		}
-		i = j
-	}
+	i, err := jsonwire.Skip(d.b, d.i, d.depth)
 	d.i = i
-	return nil
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func skipDigits(b []byte, i int) int {
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	return i
+	return d.wireErr(err)
 }
 
 // scanString validates the string starting at d.i (a '"') and moves past
 // it. It returns the index of the closing quote and whether the string has
 // escapes. UTF-8 validity was checked for the whole frame already.
 func (d *jsonDecoder) scanString() (end int, escaped bool, err error) {
-	b := d.b
-	for i := d.i + 1; i < len(b); {
-		switch c := b[i]; {
-		case c == '"':
-			d.i = i + 1
-			return i, escaped, nil
-		case c == '\\':
-			escaped = true
-			n := escapeLen(b[i:])
-			if n == 0 {
-				d.i = i
-				return 0, false, d.err("invalid escape")
-			}
-			i += n
-		case c < 0x20:
-			d.i = i
-			return 0, false, d.err("control character in string")
-		default:
-			i++
-		}
+	end, escaped, err = jsonwire.ScanString(d.b, d.i)
+	if err != nil {
+		return 0, false, d.wireErr(err)
 	}
-	d.i = len(b)
-	return 0, false, d.err("unterminated string")
+	d.i = end + 1
+	return end, escaped, nil
 }
 
-// escapeLen returns the length of the valid escape sequence at the start of
-// s, or 0 if there is none.
-func escapeLen(s []byte) int {
-	if len(s) < 2 {
-		return 0
+// wireErr reports a syntax error of the shared scanner as this codec's
+// error, at the offset where the scanner stopped.
+func (d *jsonDecoder) wireErr(err error) error {
+	if se, ok := err.(*jsonwire.SyntaxError); ok {
+		d.i = se.Offset
+		return d.err(se.Msg)
 	}
-	switch s[1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return 2
-	case 'u':
-		if len(s) >= 6 && hex4(s[2:6]) >= 0 {
-			return 6
-		}
-	}
-	return 0
+	return err
 }
 
-// hex4 decodes four hex digits, or returns -1.
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// appendUnquoted appends the text of a string body that scanString accepted.
-// Like encoding/json, it joins surrogate pairs and turns a lone surrogate
-// into U+FFFD.
-func appendUnquoted(b, s []byte) []byte {
-	for len(s) > 0 {
-		i := bytes.IndexByte(s, '\\')
-		if i < 0 {
-			return append(b, s...)
-		}
-		b = append(b, s[:i]...)
-		s = s[i:]
-		switch c := s[1]; c {
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r := hex4(s[2:6])
-			s = s[6:]
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-					r2 = hex4(s[2:6])
-				}
-				if r = utf16.DecodeRune(r, r2); r != unicode.ReplacementChar {
-					s = s[6:]
-				}
-			}
-			b = utf8.AppendRune(b, r)
-			continue
-		default: // '"', '\\' and '/' stand for themselves
-			b = append(b, c)
-		}
-		s = s[2:]
-	}
-	return b
-}
-
-func (d *jsonDecoder) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\r', '\n':
-			d.i++
-		default:
-			return
-		}
-	}
-}
+func (d *jsonDecoder) ws() { d.i = jsonwire.SkipSpace(d.b, d.i) }
 
 // consume moves past c if it is the next byte.
 func (d *jsonDecoder) consume(c byte) bool {

@@ -3,7 +3,8 @@ package proxy
 import (
 	"encoding/base64"
 	"encoding/json"
-	"unicode/utf8"
+
+	"github.com/heraldhq/herald/internal/jsonwire"
 )
 
 // The request encoders below write fields in the order of the contract's
@@ -160,45 +161,8 @@ func (p *Proxy) encodeSubRefresh(c *Caller, r *SubRefreshRequest) []byte {
 	return append(b, '}')
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendString appends s as a quoted JSON string. Invalid UTF-8 becomes
 // U+FFFD, as encoding/json does, so that the body always parses.
 func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				start = i + 1
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return jsonwire.AppendString(b, s, 0)
 }
