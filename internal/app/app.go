@@ -223,6 +223,9 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 		internal = http.NewServeMux()
 	}
 	internal.HandleFunc(prefix(cfg.Health.HandlerPrefix, "/health"), a.serveHealth)
+	if cfg.Debug.Enabled {
+		a.mountDebug(internal)
+	}
 	if !cfg.HTTPAPI.Disabled {
 		if cfg.HTTPAPI.External {
 			a.mountAPI(ext)

@@ -267,6 +267,11 @@ func (s *Server) WebSocketURL() string {
 	return "ws://" + s.Addr() + "/connection/websocket"
 }
 
+// PID returns the process ID of the server.
+func (s *Server) PID() int {
+	return s.cmd.Process.Pid
+}
+
 // Output returns everything the server printed so far.
 func (s *Server) Output() string {
 	return s.out.String()

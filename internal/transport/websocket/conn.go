@@ -231,15 +231,15 @@ func (c *conn) WriteBatch(items [][]byte) error {
 	}
 	size += int64(len(sep) * (len(items) - 1))
 
-	var hdr [ws.MaxHeaderSize]byte
-	hb := putHeader(hdr[:0], ws.Header{Fin: true, OpCode: op, Length: size})
-	bufs := make(net.Buffers, 0, 2*len(items))
-	bufs = append(bufs, hb)
+	v := getVectors()
+	defer putVectors(v)
+	hb := putHeader(v.hdr[:0], ws.Header{Fin: true, OpCode: op, Length: size})
+	v.all = append(v.all, hb)
 	for i, it := range items {
 		if i > 0 && sep != nil {
-			bufs = append(bufs, sep)
+			v.all = append(v.all, sep)
 		}
-		bufs = append(bufs, it)
+		v.all = append(v.all, it)
 	}
 
 	c.wmu.Lock()
@@ -248,8 +248,37 @@ func (c *conn) WriteBatch(items [][]byte) error {
 		return net.ErrClosed
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-	_, err := bufs.WriteTo(c.nc)
+	// WriteTo consumes the slice it is called on, so it gets a copy.
+	v.out = v.all
+	_, err := v.out.WriteTo(c.nc)
 	return err
+}
+
+// vectors is the scratch space of one frame write: the frame header and the
+// list of buffers handed to writev. Pooled, so that a write allocates
+// nothing and an idle connection holds none.
+type vectors struct {
+	hdr [ws.MaxHeaderSize]byte
+	all net.Buffers
+	out net.Buffers
+}
+
+// maxPooledVectors bounds the buffer lists kept for reuse.
+const maxPooledVectors = 1024
+
+var vectorPool = sync.Pool{New: func() any { return new(vectors) }}
+
+func getVectors() *vectors { return vectorPool.Get().(*vectors) }
+
+// putVectors drops the references to the written bytes, which belong to
+// the queue, and pools v.
+func putVectors(v *vectors) {
+	if cap(v.all) > maxPooledVectors {
+		return
+	}
+	clear(v.all)
+	v.all, v.out = v.all[:0], nil
+	vectorPool.Put(v)
 }
 
 // NativePing sends a WebSocket ping frame, for protocol v1 clients. It

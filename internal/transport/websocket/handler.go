@@ -1,7 +1,8 @@
 // Package websocket serves the bidirectional WebSocket transport at
-// /connection/websocket. Each connection runs its reader on the HTTP
-// handler's goroutine; writes happen on the session's outbound queue
-// goroutine, which exists only while there is something to write.
+// /connection/websocket. Each connection runs its reader on a goroutine of
+// its own, started once the handshake is done; writes happen on the
+// session's outbound queue goroutine, which exists only while there is
+// something to write.
 package websocket
 
 import (
@@ -101,5 +102,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "v2":
 		c.sess.ForceVersion(protocol.Version2)
 	}
-	c.readLoop()
+	// The reader gets a goroutine of its own so that ServeHTTP returns:
+	// net/http then drops what it keeps for the request while its handler
+	// runs (4 KiB read and write buffers, the parsed request, a stack deep
+	// in its serve loop), which would otherwise stay pinned by every idle
+	// connection. The goroutine ends when the connection closes.
+	go c.readLoop()
 }
