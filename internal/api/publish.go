@@ -156,13 +156,15 @@ func checkDataFormat(data []byte, format string) string {
 	return ""
 }
 
-// publishOptions builds the engine options of one publication. delta,
+// publishOptions builds the engine options of one publication. A namespace
+// with delta_publish sends every publication as a delta, asked for or not.
 // version and version_epoch are accepted but not acted on: the engines do
-// not implement delta publication or version filtering yet.
+// not implement version filtering yet.
 func publishOptions(o *channel.Options, p *payload) engine.PublishOptions {
 	opts := engine.PublishOptions{
 		HistoryMetaTTL: o.HistoryMetaTTL,
 		IdempotencyKey: p.idempotencyKey,
+		Delta:          p.delta || o.DeltaPublish,
 	}
 	if !p.skipHistory {
 		opts.HistorySize, opts.HistoryTTL = o.HistorySize, o.HistoryTTL

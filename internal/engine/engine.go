@@ -32,6 +32,9 @@ type PublishOptions struct {
 	// within IdempotentResultTTL; the first result is returned again.
 	IdempotencyKey      string
 	IdempotentResultTTL time.Duration
+	// Delta asks for the publication to reach subscribers that negotiated
+	// delta compression as a delta against the channel's previous one.
+	Delta bool
 }
 
 // HistoryOptions select a page of a channel's stream.
@@ -61,7 +64,10 @@ type PublishResult struct {
 // out of order. A broker may call it while holding its own locks, so the
 // handler must be quick, must not block and must not call the broker.
 type EventHandler interface {
-	HandlePublication(ch string, pub *protocol.Publication, sp protocol.StreamPosition)
+	// HandlePublication receives a publication; delta is its
+	// PublishOptions.Delta.
+	HandlePublication(ch string, pub *protocol.Publication, sp protocol.StreamPosition,
+		delta bool)
 	HandleJoin(ch string, info *protocol.ClientInfo)
 	HandleLeave(ch string, info *protocol.ClientInfo)
 	HandleControl(data []byte)

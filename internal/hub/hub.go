@@ -3,6 +3,9 @@
 //
 // A publication is encoded at most once per wire variant (JSON, Protobuf...)
 // and every subscriber of that variant receives a reference to the same bytes.
+// Subscribers that negotiated delta compression read two more forms of each
+// variant, the full payload and the fossil delta against the channel's
+// previous publication, each also built once, on first use.
 // The hub owns no goroutines: broadcasts run on the caller's goroutine, which
 // for every engine is the one goroutine that orders the channel's stream.
 package hub
@@ -11,7 +14,9 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/heraldhq/herald/internal/delta"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -43,6 +48,8 @@ type Hub struct {
 	seed     maphash.Seed
 	encoders []Encoder
 	shards   [numShards]shard
+	// patch computes fossil deltas; tests count its calls.
+	patch func(prev, next []byte) []byte
 }
 
 const numShards = 64
@@ -55,6 +62,15 @@ type shard struct {
 
 type channelSubs struct {
 	subs []*Sub
+	// deltaSubs counts the subscribers that negotiated delta compression.
+	// Only while there are some does the channel keep prev, the payload of
+	// its last publication: the base of the next delta. hasPrev is false
+	// until a publication went out with deltaSubs > 0, since a base the
+	// hub did not see cannot be trusted. The channel's broadcaster writes
+	// prev under the read lock; it is the only one that reads it.
+	deltaSubs int
+	prev      []byte
+	hasPrev   bool
 }
 
 // New returns a hub that encodes variant i with encoders[i].
@@ -62,7 +78,7 @@ func New(encoders []Encoder) *Hub {
 	if len(encoders) > MaxVariants {
 		panic("hub: too many variants")
 	}
-	h := &Hub{seed: maphash.MakeSeed(), encoders: encoders}
+	h := &Hub{seed: maphash.MakeSeed(), encoders: encoders, patch: delta.Patch}
 	for i := range h.shards {
 		h.shards[i].channels = make(map[string]*channelSubs)
 	}
@@ -88,6 +104,9 @@ func (h *Hub) Add(s *Sub) (first bool) {
 	}
 	s.idx = len(cs.subs)
 	cs.subs = append(cs.subs, s)
+	if s.delta {
+		cs.deltaSubs++
+	}
 	return first
 }
 
@@ -110,6 +129,12 @@ func (h *Hub) Remove(s *Sub) (last bool) {
 	cs.subs[end] = nil
 	cs.subs = cs.subs[:end]
 	s.idx = -1
+	if s.delta {
+		cs.deltaSubs--
+		if cs.deltaSubs == 0 {
+			cs.prev, cs.hasPrev = nil, false
+		}
+	}
 	if len(cs.subs) == 0 {
 		delete(sh.channels, s.channel)
 		return true
@@ -150,6 +175,27 @@ type prepared struct {
 	data    []byte
 	notJSON bool
 	checked bool
+	// d holds the forms delta subscribers read; nil for joins and leaves.
+	d *deltaForms
+}
+
+// deltaForms are the bytes of one publication for subscribers that
+// negotiated delta compression: full[v] carries the whole payload, patched[v]
+// the delta against prev, or the same bytes as full[v] when there is no
+// usable delta.
+type deltaForms struct {
+	pub *protocol.Publication
+	// prev is the base of the delta: nil when pub was not published as a
+	// delta or the channel has no trusted previous payload.
+	prev    []byte
+	full    [MaxVariants][]byte
+	patched [MaxVariants][]byte
+
+	patchFn   func(prev, next []byte) []byte
+	patch     []byte
+	patchDone bool
+	notUTF8   bool
+	utf8Done  bool
 }
 
 // get returns the push bytes for variant v, or nil when the payload cannot
@@ -159,29 +205,151 @@ func (p *prepared) get(v uint8) []byte {
 		return b
 	}
 	enc := p.h.encoders[v]
-	if !enc.Binary() && p.data != nil {
-		// Protobuf clients may publish arbitrary bytes; embedding them in
-		// a JSON frame would corrupt the stream for JSON subscribers.
-		if !p.checked {
-			p.checked, p.notJSON = true, !json.Valid(p.data)
-		}
-		if p.notJSON {
-			return nil
-		}
+	if !enc.Binary() && !p.textOK() {
+		return nil
 	}
 	b := enc.AppendReply(nil, &p.reply)
 	p.bytes[v] = b
 	return b
 }
 
+// textOK reports whether the payload may be embedded in a JSON frame.
+func (p *prepared) textOK() bool {
+	if p.data == nil {
+		return true
+	}
+	// Protobuf clients may publish arbitrary bytes; embedding them in a
+	// JSON frame would corrupt the stream for JSON subscribers.
+	if !p.checked {
+		p.checked, p.notJSON = true, !json.Valid(p.data)
+	}
+	return !p.notJSON
+}
+
+// getDelta returns the full and the delta form of the publication for a
+// delta subscriber of variant v. withPatch false skips building the delta
+// form, returning nil for it. full is nil when the payload cannot travel in
+// that variant.
+func (p *prepared) getDelta(v uint8, withPatch bool) (full, patched []byte) {
+	d := p.d
+	binary := p.h.encoders[v].Binary()
+	if !binary && !d.textOK(p) {
+		return nil, nil
+	}
+	full = d.full[v]
+	if full == nil {
+		if binary {
+			// Raw bytes: identical to what other subscribers get.
+			full = p.get(v)
+		} else {
+			full = p.encodePub(v, protocol.AppendStringData(nil, d.pub.Data), false)
+		}
+		d.full[v] = full
+	}
+	if !withPatch {
+		return full, nil
+	}
+	patched = d.patched[v]
+	if patched == nil {
+		patch := d.computePatch()
+		switch {
+		case patch == nil || (!binary && !utf8.Valid(patch)):
+			patched = full
+		case binary:
+			patched = p.encodePub(v, patch, true)
+		default:
+			patched = p.encodePub(v, protocol.AppendStringData(nil, patch), true)
+		}
+		d.patched[v] = patched
+	}
+	return full, patched
+}
+
+// textOK reports whether the payload can be sent as a JSON string that
+// gives the client back the exact bytes.
+func (d *deltaForms) textOK(p *prepared) bool {
+	if !p.textOK() {
+		return false
+	}
+	if !d.utf8Done {
+		d.utf8Done, d.notUTF8 = true, !utf8.Valid(d.pub.Data)
+	}
+	return !d.notUTF8
+}
+
+// computePatch returns the delta against prev once per publication, shared
+// by every variant; nil when there is none worth sending.
+func (d *deltaForms) computePatch() []byte {
+	if !d.patchDone {
+		d.patchDone = true
+		if d.prev != nil {
+			d.patch = d.patchFn(d.prev, d.pub.Data)
+		}
+	}
+	return d.patch
+}
+
+// encodePub encodes the publication push for variant v with data in place
+// of the payload.
+func (p *prepared) encodePub(v uint8, data []byte, isDelta bool) []byte {
+	pub := *p.d.pub
+	pub.Data, pub.Delta = data, isDelta
+	push := *p.reply.Push
+	push.Pub = &pub
+	return p.h.encoders[v].AppendReply(nil, &protocol.Reply{Push: &push})
+}
+
 // BroadcastPublication delivers pub to every subscriber of ch on this node.
-// Callers must not broadcast concurrently for one channel: positions are
-// checked in call order.
+// With isDelta, subscribers that negotiated delta compression get the
+// payload as a delta against the channel's previous publication where they
+// hold that one. Callers must not broadcast concurrently for one channel:
+// positions are checked, and delta bases kept, in call order.
 func (h *Hub) BroadcastPublication(ch string, pub *protocol.Publication,
-	sp protocol.StreamPosition) {
+	sp protocol.StreamPosition, isDelta bool) {
 	p := prepared{h: h, data: pub.Data}
 	p.reply.Push = &protocol.Push{Channel: ch, Pub: pub}
-	h.broadcast(ch, &p, func(s *Sub) bool { return true }, pub, sp)
+	sh := h.shard(ch)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+
+	cs := sh.channels[ch]
+	if cs == nil {
+		return
+	}
+	if cs.deltaSubs > 0 {
+		p.d = &deltaForms{pub: pub, patchFn: h.patch}
+		if isDelta && cs.hasPrev {
+			p.d.prev = cs.prev
+		}
+	}
+	for _, s := range cs.subs {
+		if s.delta {
+			h.deliverDelta(ch, &p, s, pub, sp)
+			continue
+		}
+		b := p.get(s.variant)
+		if b == nil {
+			s.conn.InappropriateData(ch)
+			continue
+		}
+		s.deliver(b, nil, pub, sp)
+	}
+	// Every publication is the base of the next delta, whether or not it
+	// was itself sent as one: clients keep each payload they receive.
+	if cs.deltaSubs > 0 {
+		cs.prev, cs.hasPrev = pub.Data, true
+	}
+}
+
+func (h *Hub) deliverDelta(ch string, p *prepared, s *Sub, pub *protocol.Publication,
+	sp protocol.StreamPosition) {
+	full, patched := p.getDelta(s.variant, s.mayTakeDelta())
+	if full == nil {
+		s.deltaBase.Store(false)
+		s.conn.InappropriateData(ch)
+		return
+	}
+	s.deliver(full, patched, pub, sp)
 }
 
 // BroadcastJoin delivers a join push to the subscribers of ch that asked for
@@ -189,18 +357,17 @@ func (h *Hub) BroadcastPublication(ch string, pub *protocol.Publication,
 func (h *Hub) BroadcastJoin(ch string, info *protocol.ClientInfo) {
 	p := prepared{h: h}
 	p.reply.Push = &protocol.Push{Channel: ch, Join: &protocol.Join{Info: *info}}
-	h.broadcast(ch, &p, (*Sub).wantsJoinLeave, nil, protocol.StreamPosition{})
+	h.broadcastEvent(ch, &p)
 }
 
 // BroadcastLeave delivers a leave push like BroadcastJoin.
 func (h *Hub) BroadcastLeave(ch string, info *protocol.ClientInfo) {
 	p := prepared{h: h}
 	p.reply.Push = &protocol.Push{Channel: ch, Leave: &protocol.Leave{Info: *info}}
-	h.broadcast(ch, &p, (*Sub).wantsJoinLeave, nil, protocol.StreamPosition{})
+	h.broadcastEvent(ch, &p)
 }
 
-func (h *Hub) broadcast(ch string, p *prepared, want func(*Sub) bool,
-	pub *protocol.Publication, sp protocol.StreamPosition) {
+func (h *Hub) broadcastEvent(ch string, p *prepared) {
 	sh := h.shard(ch)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -210,14 +377,8 @@ func (h *Hub) broadcast(ch string, p *prepared, want func(*Sub) bool,
 		return
 	}
 	for _, s := range cs.subs {
-		if !want(s) {
-			continue
+		if s.joinLeave {
+			s.deliver(p.get(s.variant), nil, nil, protocol.StreamPosition{})
 		}
-		b := p.get(s.variant)
-		if b == nil {
-			s.conn.InappropriateData(ch)
-			continue
-		}
-		s.deliver(b, pub, sp)
 	}
 }

@@ -61,7 +61,7 @@ func TestBroadcastSharesBytesPerVariant(t *testing.T) {
 	addActive(t, h, SubConfig{Channel: "other", Conn: &recConn{}})
 
 	pub := &protocol.Publication{Data: []byte(`{"x":1}`)}
-	h.BroadcastPublication("news", pub, protocol.StreamPosition{})
+	h.BroadcastPublication("news", pub, protocol.StreamPosition{}, false)
 
 	if len(a.got) != 1 || len(b.got) != 1 || len(p.got) != 1 {
 		t.Fatalf("deliveries: %d %d %d, want 1 each", len(a.got), len(b.got), len(p.got))
@@ -85,7 +85,7 @@ func TestBinaryDataRejectedForJSONSubscribers(t *testing.T) {
 	addActive(t, h, SubConfig{Channel: "bin", Conn: p, Variant: 1})
 
 	pub := &protocol.Publication{Data: []byte{0xff, 0x00, 0x01}}
-	h.BroadcastPublication("bin", pub, protocol.StreamPosition{})
+	h.BroadcastPublication("bin", pub, protocol.StreamPosition{}, false)
 
 	if len(j.got) != 0 || len(j.lost) != 1 || j.lost[0] != "inappropriate:bin" {
 		t.Errorf("JSON subscriber: got %d messages, reports %v; want none and one report",
@@ -104,7 +104,8 @@ func TestBufferedSubReleasesAfterReply(t *testing.T) {
 
 	for off := uint64(4); off <= 6; off++ {
 		pub := &protocol.Publication{Data: []byte(`1`), Offset: off}
-		h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: off, Epoch: "e"})
+		sp := protocol.StreamPosition{Offset: off, Epoch: "e"}
+		h.BroadcastPublication("ch", pub, sp, false)
 	}
 	if len(c.got) != 0 {
 		t.Fatalf("got %d deliveries while buffering, want 0", len(c.got))
@@ -117,7 +118,7 @@ func TestBufferedSubReleasesAfterReply(t *testing.T) {
 		t.Fatalf("got %q, want the reply then offsets 5 and 6", c.got)
 	}
 	pub := &protocol.Publication{Data: []byte(`1`), Offset: 7}
-	h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: 7, Epoch: "e"})
+	h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: 7, Epoch: "e"}, false)
 	if len(c.got) != 4 || s.Offset() != 7 {
 		t.Fatalf("live delivery: %d messages, offset %d; want 4, 7", len(c.got), s.Offset())
 	}
@@ -130,7 +131,7 @@ func TestPositionGapReportsInsufficientState(t *testing.T) {
 
 	for _, off := range []uint64{1, 3, 4} {
 		pub := &protocol.Publication{Data: []byte(`1`), Offset: off}
-		h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: off})
+		h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: off}, false)
 	}
 	if len(c.got) != 1 {
 		t.Errorf("delivered %d, want only offset 1 before the gap", len(c.got))
@@ -193,7 +194,7 @@ func BenchmarkBroadcast10k(b *testing.B) {
 			pub := &protocol.Publication{Data: []byte(`{"input":"hello world"}`)}
 			b.ReportAllocs()
 			for b.Loop() {
-				h.BroadcastPublication("bench", pub, protocol.StreamPosition{})
+				h.BroadcastPublication("bench", pub, protocol.StreamPosition{}, false)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10000,
 				"ns/delivery")

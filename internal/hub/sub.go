@@ -17,6 +17,8 @@ type SubConfig struct {
 	JoinLeave bool
 	// Positioned makes the hub check that offsets arrive without gaps.
 	Positioned bool
+	// Delta means the subscription negotiated fossil delta compression.
+	Delta bool
 }
 
 // Sub is one connection's subscription to one channel. A new Sub starts in
@@ -29,6 +31,7 @@ type Sub struct {
 	variant    uint8
 	joinLeave  bool
 	positioned bool
+	delta      bool
 
 	// idx is the position in the channel's slice; guarded by the shard lock.
 	idx int
@@ -38,6 +41,11 @@ type Sub struct {
 	// the channel's broadcasting goroutine writes it once the Sub is active.
 	offset atomic.Uint64
 	lost   atomic.Bool
+	// deltaBase is set while the client holds the channel's previous
+	// payload, so that the next publication may be a delta against it. The
+	// session sets it before activation, then only the channel's
+	// broadcaster writes it.
+	deltaBase atomic.Bool
 
 	// mu guards pending while buffering.
 	mu      sync.Mutex
@@ -45,10 +53,12 @@ type Sub struct {
 }
 
 type pendingPub struct {
-	data   []byte
-	offset uint64
-	epoch  string
-	isPub  bool
+	data []byte
+	// patched is the delta form of data, for delta subscriptions.
+	patched []byte
+	offset  uint64
+	epoch   string
+	isPub   bool
 }
 
 // NewSub returns a subscription in the buffering state.
@@ -59,6 +69,7 @@ func NewSub(c SubConfig) *Sub {
 		variant:    c.Variant,
 		joinLeave:  c.JoinLeave,
 		positioned: c.Positioned,
+		delta:      c.Delta,
 		idx:        -1,
 	}
 	s.buffering.Store(true)
@@ -71,27 +82,55 @@ func (s *Sub) Channel() string { return s.channel }
 // Offset returns the last offset delivered on a positioned subscription.
 func (s *Sub) Offset() uint64 { return s.offset.Load() }
 
-func (s *Sub) wantsJoinLeave() bool { return s.joinLeave }
+// MarkDeltaBase records that the subscribe reply ends with a publication
+// the client may apply a delta to: recovered publications. It must be
+// called before [Sub.Activate].
+func (s *Sub) MarkDeltaBase() { s.deltaBase.Store(s.delta) }
 
-func (s *Sub) deliver(b []byte, pub *protocol.Publication, sp protocol.StreamPosition) {
-	if s.buffering.Load() && s.buffer(b, pub, sp) {
+// mayTakeDelta reports whether the next publication's delta form may be
+// sent, so that it is worth building. A buffering Sub decides at
+// activation, so it keeps both forms.
+func (s *Sub) mayTakeDelta() bool {
+	return s.buffering.Load() || s.deltaBase.Load()
+}
+
+// deliver sends b, or patched, its delta form, when the client holds the
+// base of that delta. A publication not delivered breaks the chain of
+// bases, so the next one goes in full.
+func (s *Sub) deliver(b, patched []byte, pub *protocol.Publication,
+	sp protocol.StreamPosition) {
+	if s.buffering.Load() && s.buffer(b, patched, pub, sp) {
 		return
 	}
 	if s.positioned && pub != nil && pub.Offset > 0 && !s.advance(pub.Offset) {
+		s.deltaBase.Store(false)
 		return
 	}
-	s.conn.Enqueue(b)
+	s.conn.Enqueue(s.pick(b, patched, pub != nil))
+}
+
+// pick chooses between the full and the delta form of a publication.
+func (s *Sub) pick(b, patched []byte, isPub bool) []byte {
+	if !s.delta || !isPub {
+		return b
+	}
+	if patched != nil && s.deltaBase.Load() {
+		b = patched
+	}
+	s.deltaBase.Store(true)
+	return b
 }
 
 // buffer holds a message back while the subscription is being set up. It
 // reports false when the Sub went live in the meantime.
-func (s *Sub) buffer(b []byte, pub *protocol.Publication, sp protocol.StreamPosition) bool {
+func (s *Sub) buffer(b, patched []byte, pub *protocol.Publication,
+	sp protocol.StreamPosition) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.buffering.Load() {
 		return false
 	}
-	p := pendingPub{data: b}
+	p := pendingPub{data: b, patched: patched}
 	if pub != nil {
 		p.isPub, p.offset, p.epoch = true, pub.Offset, sp.Epoch
 	}
@@ -135,7 +174,7 @@ func (s *Sub) Activate(top uint64, epoch string, enqueueReply func()) {
 	for _, p := range s.pending {
 		if !p.isPub || p.offset == 0 || !s.positioned {
 			if !p.isPub || p.offset == 0 || p.offset > top {
-				s.conn.Enqueue(p.data)
+				s.conn.Enqueue(s.pick(p.data, p.patched, p.isPub))
 			}
 			continue
 		}
@@ -144,8 +183,10 @@ func (s *Sub) Activate(top uint64, epoch string, enqueueReply func()) {
 			s.conn.InsufficientState(s.channel)
 			break
 		}
+		// A publication at or below top is in the reply: the delta base
+		// stays what the reply left.
 		if s.advance(p.offset) {
-			s.conn.Enqueue(p.data)
+			s.conn.Enqueue(s.pick(p.data, p.patched, true))
 		}
 	}
 	s.pending = nil

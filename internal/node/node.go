@@ -80,8 +80,8 @@ func (n *Node) PresenceManager() engine.PresenceManager { return n.cfg.Presence 
 
 // HandlePublication implements [engine.EventHandler].
 func (n *Node) HandlePublication(ch string, pub *protocol.Publication,
-	sp protocol.StreamPosition) {
-	n.cfg.Hub.BroadcastPublication(ch, pub, sp)
+	sp protocol.StreamPosition, delta bool) {
+	n.cfg.Hub.BroadcastPublication(ch, pub, sp, delta)
 }
 
 // HandleJoin implements [engine.EventHandler].

@@ -158,11 +158,11 @@ func TestDelivery(t *testing.T) {
 	}
 	var h engine.EventHandler = n
 	h.HandlePublication("a", &protocol.Publication{Data: []byte(`{"x":1}`)},
-		protocol.StreamPosition{})
+		protocol.StreamPosition{}, false)
 	h.HandleJoin("a", &protocol.ClientInfo{User: "u", Client: "c"})
 	h.HandleLeave("a", &protocol.ClientInfo{User: "u", Client: "c"})
 	h.HandlePublication("b", &protocol.Publication{Data: []byte(`{}`)},
-		protocol.StreamPosition{})
+		protocol.StreamPosition{}, false)
 	h.HandleControl([]byte("x"))
 	want := []string{
 		`{"push":{"channel":"a","pub":{"data":{"x":1}}}}`,

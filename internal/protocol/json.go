@@ -425,3 +425,12 @@ const jsonEscape = jsonwire.EscapeHTML | jsonwire.EscapeLineTerminators
 func appendJSONString(b []byte, s string) []byte {
 	return jsonwire.AppendString(b, s, jsonEscape)
 }
+
+// AppendStringData appends data as a quoted JSON string. On a JSON
+// subscription that negotiated delta compression every publication's data
+// travels this way, full payload or fossil delta alike, because a delta is
+// not JSON. Callers check [utf8.Valid] first: invalid UTF-8 would become
+// \ufffd and the client would not get the bytes back.
+func AppendStringData(dst, data []byte) []byte {
+	return jsonwire.AppendString(dst, string(data), jsonEscape)
+}

@@ -287,7 +287,7 @@ func TestInsufficientState(t *testing.T) {
 			}
 			e.node.HandlePublication(ch, &protocol.Publication{
 				Data: []byte(`{}`), Offset: sp.Offset + 2,
-			}, sp)
+			}, sp, false)
 			synctest.Wait()
 		}
 		gap("room")

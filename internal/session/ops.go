@@ -66,6 +66,7 @@ func (s *Session) handlePublish(id uint32, req *protocol.PublishRequest) error {
 		HistorySize:    opts.HistorySize,
 		HistoryTTL:     opts.HistoryTTL,
 		HistoryMetaTTL: opts.HistoryMetaTTL,
+		Delta:          opts.DeltaPublish,
 	}
 	if opts.PublishProxyEnabled {
 		if err := s.proxyPublish(ctx, req.Channel, opts, &popts, pub); err != nil {

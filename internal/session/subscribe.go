@@ -3,10 +3,12 @@ package session
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/channel"
+	"github.com/heraldhq/herald/internal/delta"
 	"github.com/heraldhq/herald/internal/engine"
 	"github.com/heraldhq/herald/internal/hub"
 	"github.com/heraldhq/herald/internal/protocol"
@@ -185,6 +187,11 @@ func (s *Session) authorizeSubscribe(ctx context.Context, req *protocol.Subscrib
 	if req.Type != 0 {
 		return subParams{}, protocol.ErrNotAvailable
 	}
+	// A delta type the protocol does not define is a broken client; one
+	// the channel does not allow is merely not negotiated.
+	if req.Delta != "" && req.Delta != delta.Fossil {
+		return subParams{}, protocol.DisconnectBadRequest
+	}
 	opts, ok := cfg.Rules.Options(ch)
 	if !ok {
 		return subParams{}, protocol.ErrUnknownChannel
@@ -243,12 +250,13 @@ func (s *Session) applySubscribeToken(ctx context.Context, p *subParams, user st
 
 // features are a subscription's effective options.
 type features struct {
-	presence, joinLeave, pushJoinLeave, positioned, recoverable bool
+	presence, joinLeave, pushJoinLeave, positioned, recoverable, delta bool
 }
 
 func effective(p *subParams) features {
 	o := p.opts
 	f := features{presence: o.Presence, joinLeave: o.JoinLeave}
+	f.delta = p.req.Delta != "" && slices.Contains(o.AllowedDeltaTypes, p.req.Delta)
 	f.pushJoinLeave = o.JoinLeave && (o.ForcePushJoinLeave || p.req.JoinLeave)
 	history := o.HistoryEnabled()
 	f.positioned = history && (o.ForcePositioning || (o.AllowPositioning && p.req.Positioned))
@@ -287,7 +295,7 @@ func (s *Session) subscribeChannel(ctx context.Context, p subParams) (
 	sub := &subscription{
 		sub: hub.NewSub(hub.SubConfig{
 			Channel: p.channel, Conn: s, Variant: s.variant,
-			JoinLeave: f.pushJoinLeave, Positioned: f.positioned,
+			JoinLeave: f.pushJoinLeave, Positioned: f.positioned, Delta: f.delta,
 		}),
 		opts: p.opts, serverSide: p.serverSide, presence: f.presence,
 		joinLeave: f.joinLeave, chanInfo: p.chanInfo, expireAt: p.expireAt,
@@ -344,7 +352,7 @@ func (s *Session) setupSubscription(ctx context.Context, p subParams, f features
 	if err := n.AddSub(ctx, sub.sub); err != nil {
 		return nil, protocol.StreamPosition{}, err
 	}
-	res := &protocol.SubscribeResult{Data: p.data}
+	res := &protocol.SubscribeResult{Data: p.data, Delta: f.delta}
 	if p.expireAt > 0 && !p.serverRefresh {
 		res.Expires, res.TTL = true, ttlUntil(p.expireAt)
 	}
@@ -362,6 +370,13 @@ func (s *Session) setupSubscription(ctx context.Context, p subParams, f features
 		res.WasRecovering = true
 		res.Recovered = pubs != nil
 		res.Publications = pubs
+		if f.delta && len(pubs) > 0 {
+			res.Publications = delta.Chain(pubs, !s.codec.Binary())
+			// The last recovered payload is the base of the first live
+			// delta. Without recovered publications the client may hold
+			// no base, so the first live one goes in full.
+			sub.sub.MarkDeltaBase()
+		}
 		top = sp
 		if !res.Recovered && p.req.Flag&flagRejectUnrecovered != 0 {
 			return nil, top, protocol.ErrUnrecoverablePosition

@@ -176,7 +176,7 @@ func (b *Broker) Publish(_ context.Context, ch string, pub *protocol.Publication
 	}
 	// Delivering under the lock is the ordering guarantee: the next
 	// publication in ch cannot get an offset before this one is handed over.
-	h.HandlePublication(ch, pub, res.Position)
+	h.HandlePublication(ch, pub, res.Position, opts.Delta)
 
 	if opts.IdempotencyKey != "" {
 		st.rememberLocked(ch, opts, res, now)

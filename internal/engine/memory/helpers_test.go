@@ -50,7 +50,7 @@ func (r *recorder) delivered(ch string) uint64 {
 }
 
 func (r *recorder) HandlePublication(ch string, pub *protocol.Publication,
-	sp protocol.StreamPosition) {
+	sp protocol.StreamPosition, _ bool) {
 	r.add(event{kind: "pub", ch: ch, pub: pub, pos: sp})
 }
 
@@ -76,10 +76,12 @@ func (r *recorder) snapshot() []event {
 // nopHandler discards everything; benchmarks use it.
 type nopHandler struct{}
 
-func (nopHandler) HandlePublication(string, *protocol.Publication, protocol.StreamPosition) {}
-func (nopHandler) HandleJoin(string, *protocol.ClientInfo)                                  {}
-func (nopHandler) HandleLeave(string, *protocol.ClientInfo)                                 {}
-func (nopHandler) HandleControl([]byte)                                                     {}
+func (nopHandler) HandlePublication(string, *protocol.Publication, protocol.StreamPosition,
+	bool) {
+}
+func (nopHandler) HandleJoin(string, *protocol.ClientInfo)  {}
+func (nopHandler) HandleLeave(string, *protocol.ClientInfo) {}
+func (nopHandler) HandleControl([]byte)                     {}
 
 // newTestBroker returns a running Broker delivering to a recorder; it is
 // closed when the test ends.
