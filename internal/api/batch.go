@@ -130,9 +130,10 @@ func (h *Handler) runBatch(ctx context.Context, cmds []batchCommand,
 func (h *Handler) runBatchCommand(ctx context.Context, c batchCommand) batchReply {
 	switch {
 	case c.null:
-		return batchReply{err: h.reject("batch", errBadRequest, "null command")}
+		return batchReply{err: h.reject("batch", errBadRequest, "command is null")}
 	case c.m == nil:
-		return batchReply{err: h.reject("batch", errNotFound, "no known method key")}
+		return batchReply{err: h.reject("batch", errNotFound,
+			"command names no known method")}
 	}
 	res, e := c.m.run(h, ctx, c.req)
 	return batchReply{m: c.m, res: res, err: e}

@@ -21,17 +21,18 @@ func TestBatch(t *testing.T) {
 		{"rpc":{"method":"x"}},
 		{"history":{"channel":"hist:a","limit":-1}}
 	],"parallel":%s}`
+	noMethod := errorBody(errNotFound, "command names no known method")
 	want := `{"replies":[
 		{"publish":{"offset":"$any","epoch":"$any"}},
-		` + wantBad + `,
-		` + wantNotFound + `,
-		` + wantNotFound + `,
+		` + wantBad("command is null") + `,
+		` + noMethod + `,
+		` + noMethod + `,
 		{"presence_stats":{"num_clients":0,"num_users":0}},
-		` + wantBad + `,
+		` + wantNoChannel + `,
 		{"publish":{"offset":"$any","epoch":"$any"}},
-		` + wantNotFound + `,
+		` + noMethod + `,
 		{"info":{"nodes":["$any"]}},
-		` + wantNotFound + `,
+		` + errorBody(errNotFound, `no rpc extension "x"`) + `,
 		{"history":"$any"}
 	]}`
 	for _, parallel := range []string{"false", "true"} {
@@ -76,7 +77,8 @@ func TestBatchEdges(t *testing.T) {
 		{`{}`, `{"replies":[]}`},
 		{`null`, `{"replies":[]}`},
 		{`{"commands":null,"parallel":true}`, `{"replies":[]}`},
-		{`{"commands":[null],"parallel":true}`, `{"replies":[` + wantBad + `]}`},
+		{`{"commands":[null],"parallel":true}`,
+			`{"replies":[` + wantBad("command is null") + `]}`},
 		{`{"commands":[{"x":1,"unsubscribe":{"user":"u"}}],"other":[1]}`,
 			`{"replies":[{"unsubscribe":{}}]}`},
 	}
@@ -96,15 +98,18 @@ func TestTransportErrorMode(t *testing.T) {
 		err            string
 		status         int
 	}{
-		{"publish", `{"channel":"news"}`, `{"code":107,"message":"bad request"}`, 400},
+		{"publish", `{"channel":"news"}`,
+			`{"code":107,"message":"bad request: data required"}`, 400},
 		{"publish", `{"channel":"nope:x","data":1}`,
-			`{"code":102,"message":"unknown channel"}`, 404},
-		{"presence", `{"channel":"news"}`, `{"code":108,"message":"not available"}`, 400},
+			`{"code":102,"message":"unknown channel: unknown namespace"}`, 404},
+		{"presence", `{"channel":"news"}`,
+			errorObject(errNotAvailable, presenceOff), 400},
 		{"history", `{"channel":"hist:a","since":{"offset":5,"epoch":"x"}}`,
-			`{"code":112,"message":"unrecoverable position"}`, 416},
-		{"rpc", `{"method":"x"}`, `{"code":104,"message":"method not found"}`, 404},
+			errorObject(errUnrecoverable, "since is not in the stream"), 416},
+		{"rpc", `{"method":"x"}`,
+			`{"code":104,"message":"method not found: no rpc extension \"x\""}`, 404},
 		{"channels", `{"pattern":"{"}`,
-			`{"code":100,"message":"internal server error"}`, 500},
+			errorObject(errInternal, "malformed channels pattern"), 500},
 	}
 	modes := []struct {
 		name   string
@@ -147,7 +152,7 @@ func TestTransportErrorMode(t *testing.T) {
 	// Any other header value is the default mode.
 	e := newEnv(t)
 	got := e.call(t, "/api/publish", `{"channel":"news"}`, "X-Centrifugo-Error-Mode", "custom")
-	if got != wantBad {
+	if got != wantNoData {
 		t.Errorf("custom mode: %s", got)
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/internal/channel"
@@ -131,7 +132,8 @@ func (h *Handler) channels(_ context.Context, r *channelsRequest) (result,
 	if r.pattern != "" {
 		var err error
 		if g, err = compileGlob(r.pattern); err != nil {
-			return nil, h.reject("channels", errInternal, err.Error())
+			why := strings.TrimPrefix(err.Error(), "api: ")
+			return nil, h.reject("channels", errInternal, why)
 		}
 	}
 	out := channelsResult{}
@@ -157,6 +159,6 @@ func (h *Handler) info(context.Context, *infoRequest) (result, *protocol.Error) 
 		numUsers:    h.cfg.Sessions.NumUsers(),
 		numChannels: numChannels,
 		numSubs:     h.cfg.Sessions.NumSubscriptions(),
-		uptime:      int64(time.Since(n.Started()) / time.Second),
+		uptime:      int64(h.now().Sub(n.Started()) / time.Second),
 	}}, nil
 }

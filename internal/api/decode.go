@@ -38,6 +38,7 @@ type jsonError struct {
 	syntax bool
 	off    int
 	what   string
+	key    string // the object key whose value failed, cut to maxQuoted+1
 }
 
 func (e *jsonError) Error() string {
@@ -72,8 +73,20 @@ func (d *decoder) syntaxErr(what string) error {
 	return &jsonError{syntax: true, off: d.i, what: what}
 }
 
+// typeErr records the last key read, so that a 107 can name the parameter
+// that did not fit.
 func (d *decoder) typeErr(what string) error {
-	return &jsonError{off: d.i, what: what}
+	key := d.keyRaw[:min(len(d.keyRaw), maxQuoted+1)]
+	return &jsonError{off: d.i, what: what, key: string(key)}
+}
+
+// reason says what did not fit, for an error message: the key and what
+// was expected, without offsets, which mean little to a backend.
+func (e *jsonError) reason() string {
+	if e.key == "" {
+		return e.what
+	}
+	return quoteShort(e.key) + ": " + e.what
 }
 
 // ws skips insignificant whitespace.
@@ -269,6 +282,9 @@ func (d *decoder) boolean() (bool, error) {
 func (d *decoder) uint(limit uint64) (uint64, error) {
 	if d.null() {
 		return 0, nil
+	}
+	if d.i < len(d.b) && d.b[d.i] == '-' {
+		return 0, d.notA("non-negative integer")
 	}
 	return d.digits(limit)
 }

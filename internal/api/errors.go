@@ -51,14 +51,23 @@ func appendError(b []byte, e *protocol.Error) []byte {
 }
 
 // reject logs, at debug level, a command the backend got wrong and returns
-// e for it. Client mistakes are the backend's to fix; the server did its
-// job, so they stay out of the error log.
+// e for it with why appended to the message: "bad request: channel
+// required". Clients and SDKs match on the code, and the message still
+// starts with the protocol's text, so the reason costs no compatibility;
+// it tells the backend's developer what to fix without a server log.
+// Client mistakes are the backend's to fix; the server did its job, so
+// they stay out of the error log.
 func (h *Handler) reject(method string, e *protocol.Error, why string) *protocol.Error {
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.log.Debug("api command rejected", "method", method, "code", e.Code,
 			"reason", why)
 	}
-	return e
+	if why == "" {
+		return e
+	}
+	detailed := *e
+	detailed.Message += ": " + why
+	return &detailed
 }
 
 // fail logs a failure of the server (an engine error) and returns the

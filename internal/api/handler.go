@@ -56,6 +56,8 @@ type Handler struct {
 	log    *slog.Logger
 	key    []byte
 	prefix string
+	// now is the clock of info's uptime; tests set it.
+	now func() time.Time
 
 	authLog     logLimiter
 	emptyKeyLog logLimiter
@@ -77,6 +79,7 @@ func NewHandler(c Config, prefix string) http.Handler {
 		log:    c.Logger.With("component", "api"),
 		key:    []byte(c.Key),
 		prefix: normalizePrefix(prefix),
+		now:    time.Now,
 	}
 	h.authLog.interval = logInterval
 	h.emptyKeyLog.interval = logInterval

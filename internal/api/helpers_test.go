@@ -103,6 +103,12 @@ func newEnv(t testing.TB, mods ...func(*Config)) *env {
 	return e
 }
 
+// setClock stops the handler's clock at now, for info's uptime. It must be
+// called before the requests that read it.
+func (e *env) setClock(now time.Time) {
+	e.handler.(*Handler).now = func() time.Time { return now }
+}
+
 // response is an HTTP answer.
 type response struct {
 	status int
@@ -218,9 +224,20 @@ func matchValue(g, w any) bool {
 	return reflect.DeepEqual(g, w)
 }
 
-// errorBody is the answer of a failed method in the default error mode.
-func errorBody(e *protocol.Error) string {
-	return fmt.Sprintf(`{"error":{"code":%d,"message":%q}}`, e.Code, e.Message)
+// errorBody is the answer of a failed method in the default error mode:
+// e's code, and e's message followed by why, the reason the handler gives.
+func errorBody(e *protocol.Error, why string) string {
+	return fmt.Sprintf(`{"error":%s}`, errorObject(e, why))
+}
+
+// errorObject is the error object of errorBody, as transport error mode
+// answers it.
+func errorObject(e *protocol.Error, why string) string {
+	msg := e.Message
+	if why != "" {
+		msg += ": " + why
+	}
+	return fmt.Sprintf(`{"code":%d,"message":%q}`, e.Code, msg)
 }
 
 // fakeTransport records what a session writes and how it was closed.

@@ -20,10 +20,13 @@ import (
 
 // legacyCommand is one decoded command.
 type legacyCommand struct {
-	id uint32
-	m  *method // nil: a method of the protocol that Herald does not serve
-	// req is nil when the params were absent or did not fit the method.
-	req request
+	id   uint32
+	enum int64
+	m    *method // nil: a method of the protocol that Herald does not serve
+	// req is nil when the params were absent or did not fit the method;
+	// paramsErr then says why they did not fit.
+	req       request
+	paramsErr error
 }
 
 // serveLegacy serves POST prefix.
@@ -52,12 +55,23 @@ func (h *Handler) serveLegacy(w http.ResponseWriter, r *http.Request, body []byt
 func (h *Handler) runLegacy(ctx context.Context, c legacyCommand) (result,
 	*protocol.Error) {
 	if c.m == nil {
-		return nil, h.reject("legacy", errNotFound, "method not served")
+		return nil, h.reject("legacy", errNotFound,
+			"method "+strconv.FormatInt(c.enum, 10)+" is not served")
 	}
 	if c.req == nil {
-		return nil, h.reject(c.m.name, errBadRequest, "params do not fit the method")
+		return nil, h.reject(c.m.name, errBadRequest, paramsReason(c.paramsErr))
 	}
 	return c.m.run(h, ctx, c.req)
+}
+
+// paramsReason says why a command has no usable params: err is the type
+// error they failed with, nil when they were absent.
+func paramsReason(err error) string {
+	var je *jsonError
+	if errors.As(err, &je) {
+		return "params: " + je.reason()
+	}
+	return "params required"
 }
 
 // appendLegacyReply appends {"id": N, "result": ...} or {"id": N, "error":
@@ -95,11 +109,12 @@ func parseLegacy(body []byte, dst []legacyCommand) ([]legacyCommand, error) {
 
 // legacyParams tracks the params of a command while its keys are read.
 type legacyParams struct {
-	span      []byte // the last params value; nil when absent
-	spanAt    int    // offset of span in the body
-	decoded   request
-	decodedAt int   // offset of the value decoded into decoded
-	decodedAs int64 // the method it was decoded for
+	span       []byte // the last params value; nil when absent
+	spanAt     int    // offset of span in the body
+	decoded    request
+	decodedErr error // why decoded is nil
+	decodedAt  int   // offset of the value decoded into decoded
+	decodedAs  int64 // the method it was decoded for
 }
 
 // legacyCommand decodes one command. A null command is a command with no
@@ -129,7 +144,7 @@ func (d *decoder) legacyCommand() (legacyCommand, error) {
 		return c, err
 	}
 
-	c.m = methodsByEnum[enum]
+	c.enum, c.m = enum, methodsByEnum[enum]
 	switch {
 	case c.m == nil:
 	case c.m.name == "info":
@@ -137,13 +152,13 @@ func (d *decoder) legacyCommand() (legacyCommand, error) {
 	case p.span == nil:
 		// Params are required, as in the reference server.
 	case p.decodedAt == p.spanAt && p.decodedAs == enum:
-		c.req = p.decoded
+		c.req, c.paramsErr = p.decoded, p.decodedErr
 	default:
 		// Params came before the method: decode them now. They are known
 		// to be well-formed, so an error here is a type error.
 		pd := decoder{b: p.span}
 		req := c.m.new()
-		if decodeRequest(&pd, req) == nil {
+		if c.paramsErr = decodeRequest(&pd, req); c.paramsErr == nil {
 			c.req = req
 		}
 	}
@@ -164,6 +179,9 @@ func (d *decoder) legacyParams(p *legacyParams, enum int64, seen bool) error {
 		return err
 	}
 	req := m.new()
+	// A type error names the last key read; the command's own "params" key
+	// would mislead.
+	d.keyRaw = nil
 	err := decodeRequest(d, req)
 	if err != nil && isSyntax(err) {
 		return err
@@ -176,7 +194,7 @@ func (d *decoder) legacyParams(p *legacyParams, enum int64, seen bool) error {
 		}
 	}
 	p.span, p.spanAt = d.b[start:d.i], start
-	p.decoded, p.decodedAt, p.decodedAs = req, start, enum
+	p.decoded, p.decodedErr, p.decodedAt, p.decodedAs = req, err, start, enum
 	return nil
 }
 

@@ -8,7 +8,10 @@ import (
 
 func TestLegacyCommands(t *testing.T) {
 	e := newEnv(t)
-	bad, notFound := errorBody(errBadRequest), errorBody(errNotFound)
+	notServed := func(enum string) string {
+		return errorBody(errNotFound, "method "+enum+" is not served")
+	}
+	noParams := wantBad("params required")
 	tests := []struct {
 		name, body, want string
 	}{
@@ -35,23 +38,32 @@ func TestLegacyCommands(t *testing.T) {
 			`{"result":{"num_clients":0,"num_users":0}}`},
 		{"id echoed", `{"id":7,"method":"publish","params":{"channel":"a","data":1}}`,
 			`{"id":7,"result":{}}`},
-		{"id zero omitted", `{"id":0,"method":"rpc","params":{}}`, bad},
+		{"id zero omitted", `{"id":0,"method":"rpc","params":{}}`,
+			wantBad("method required")},
 		{"info without params", `{"method":"info"}`, ``},
-		{"params absent", `{"method":"presence"}`, bad},
-		{"params null", `{"method":"publish","params":null}`, bad},
+		{"params absent", `{"method":"presence"}`, noParams},
+		{"params null", `{"method":"publish","params":null}`, wantNoChannel},
 		{"params wrong type", `{"id":1,"method":"publish","params":{"channel":5}}`,
-			`{"id":1,"error":{"code":107,"message":"bad request"}}`},
-		{"params not an object", `{"method":"publish","params":[]}`, bad},
+			`{"id":1,"error":{"code":107,` +
+				`"message":"bad request: params: \"channel\": expected string"}}`},
+		{"params not an object", `{"method":"publish","params":[]}`,
+			wantBad("params: expected object")},
 		{"params type error before method",
-			`{"params":{"channel":true},"method":"publish"}`, bad},
-		{"null command", `null`, bad},
-		{"served elsewhere: connections", `{"method":"connections","params":{}}`, notFound},
-		{"v3 name user_connections", `{"method":"user_connections","params":{}}`, notFound},
-		{"PRO method by number", `{"method":18,"params":{}}`, notFound},
-		{"unused number", `{"method":13,"params":{}}`, notFound},
-		{"unknown number", `{"method":99,"params":{}}`, notFound},
-		{"negative number", `{"method":-1,"params":{}}`, notFound},
-		{"map method", `{"method":"map_publish","params":{}}`, notFound},
+			`{"params":{"channel":true},"method":"publish"}`,
+			wantBad(`params: "channel": expected string`)},
+		{"nested type error names the inner key",
+			`{"method":"publish","params":{"channel":"a","data":1,"tags":{"t":[]}}}`,
+			wantBad(`params: "t": expected string`)},
+		{"null command", `null`, noParams},
+		{"served elsewhere: connections", `{"method":"connections","params":{}}`,
+			notServed("14")},
+		{"v3 name user_connections", `{"method":"user_connections","params":{}}`,
+			notServed("14")},
+		{"PRO method by number", `{"method":18,"params":{}}`, notServed("18")},
+		{"unused number", `{"method":13,"params":{}}`, notServed("13")},
+		{"unknown number", `{"method":99,"params":{}}`, notServed("99")},
+		{"negative number", `{"method":-1,"params":{}}`, notServed("-1")},
+		{"map method", `{"method":"map_publish","params":{}}`, notServed("33")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,8 +92,8 @@ func TestLegacyStream(t *testing.T) {
 		`{"id":2,"result":{"offset":2,"epoch":"$any"}}`,
 		`{"id":3,"result":{"publications":[{"data":{"n":1},"offset":1},` +
 			`{"data":{"n":2},"offset":2}],"epoch":"$any","offset":2}}`,
-		`{"id":4,"error":{"code":107,"message":"bad request"}}`,
-		`{"error":{"code":102,"message":"unknown channel"}}`,
+		`{"id":4,"error":{"code":107,"message":"bad request: method required"}}`,
+		wantUnknownChan,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d replies, want %d: %q", len(lines), len(want), lines)

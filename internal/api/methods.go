@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/heraldhq/herald/internal/protocol"
 )
@@ -88,5 +89,17 @@ func (h *Handler) rpc(_ context.Context, r *rpcRequest) (result, *protocol.Error
 	if r.method == "" {
 		return nil, h.reject("rpc", errBadRequest, "method required")
 	}
-	return nil, h.reject("rpc", errNotFound, "no rpc extension "+r.method)
+	return nil, h.reject("rpc", errNotFound, "no rpc extension "+quoteShort(r.method))
+}
+
+// maxQuoted bounds how much of a name from the request an error message
+// repeats, so that a huge name does not make a huge answer or log line.
+const maxQuoted = 64
+
+// quoteShort quotes s for an error message, cut to maxQuoted bytes.
+func quoteShort(s string) string {
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + "..."
+	}
+	return strconv.Quote(s)
 }

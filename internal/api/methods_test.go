@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // methodCase is one call of a method, made in both styles on a fresh env.
@@ -39,11 +40,22 @@ func runMethodCases(t *testing.T, cases []methodCase) {
 
 var (
 	wantEmpty       = `{"result":{}}`
-	wantBad         = errorBody(errBadRequest)
-	wantUnknownChan = errorBody(errUnknownChan)
-	wantNotAvail    = errorBody(errNotAvailable)
-	wantNotFound    = errorBody(errNotFound)
-	wantInternal    = errorBody(errInternal)
+	wantUnknownChan = errorBody(errUnknownChan, "unknown namespace")
+	wantNoChannel   = wantBad("channel required")
+	wantNoData      = wantBad("data required")
+)
+
+// wantBad is the answer of a 107 given for why.
+func wantBad(why string) string { return errorBody(errBadRequest, why) }
+
+// wantNotAvail is the answer of a 108 given for why.
+func wantNotAvail(why string) string { return errorBody(errNotAvailable, why) }
+
+// Reasons of 107 and 108 shared by several tests.
+const (
+	notASCII    = "channel: invalid channel name: not ASCII"
+	presenceOff = "presence is off for the namespace"
+	historyOff  = "history is off for the namespace"
 )
 
 // history returns the publications of ch as the API shows them.
@@ -112,29 +124,32 @@ func TestPublish(t *testing.T) {
 		{name: "unknown fields ignored", method: "publish",
 			params: `{"channel":"news","data":1,"extra":{"x":[1,2]}}`, want: wantEmpty},
 
-		{name: "channel missing", method: "publish", params: `{"data":1}`, want: wantBad},
+		{name: "channel missing", method: "publish", params: `{"data":1}`,
+			want: wantNoChannel},
 		{name: "data missing", method: "publish", params: `{"channel":"news"}`,
-			want: wantBad},
+			want: wantNoData},
 		{name: "data missing before unknown namespace", method: "publish",
-			params: `{"channel":"nope:x"}`, want: wantBad},
+			params: `{"channel":"nope:x"}`, want: wantNoData},
 		{name: "empty b64data and no data", method: "publish",
-			params: `{"channel":"news","b64data":""}`, want: wantBad},
+			params: `{"channel":"news","b64data":""}`, want: wantNoData},
 		{name: "bad base64", method: "publish",
-			params: `{"channel":"hist:a","b64data":"!!"}`, want: wantBad,
-			check: func(t *testing.T, e *env) { wantHistory(t, e, "hist:a", `[]`, 0) }},
+			params: `{"channel":"hist:a","b64data":"!!"}`,
+			want:   wantBad("b64data is not base64"),
+			check:  func(t *testing.T, e *env) { wantHistory(t, e, "hist:a", `[]`, 0) }},
 		{name: "unknown namespace", method: "publish",
 			params: `{"channel":"nope:x","data":1}`, want: wantUnknownChan},
 		{name: "private unknown namespace", method: "publish",
 			params: `{"channel":"$nope:x","data":1}`, want: wantUnknownChan},
 		{name: "invalid channel", method: "publish",
-			params: `{"channel":"caf\u00e9","data":1}`, want: wantBad},
+			params: `{"channel":"caf\u00e9","data":1}`, want: wantBad(notASCII)},
 		{name: "channel too long", method: "publish",
 			params: `{"channel":"` + strings.Repeat("c", 256) + `","data":1}`,
-			want:   wantBad},
+			want:   wantBad("channel: invalid channel name: longer than 255 bytes")},
 		{name: "json_object namespace rejects array", method: "publish",
-			params: `{"channel":"obj:x","data":[1]}`, want: wantBad},
+			params: `{"channel":"obj:x","data":[1]}`,
+			want:   wantBad("data is not a JSON object")},
 		{name: "json namespace rejects binary", method: "publish",
-			params: `{"channel":"js:x","b64data":"AAEC"}`, want: wantBad},
+			params: `{"channel":"js:x","b64data":"AAEC"}`, want: wantBad("data is not JSON")},
 	})
 }
 
@@ -145,7 +160,7 @@ func TestBroadcast(t *testing.T) {
 				`"data":{"x":1}}`,
 			want: `{"result":{"responses":[` +
 				`{"result":{"offset":1,"epoch":"$any"}},{"result":{}},` + wantUnknownChan +
-				`,` + wantBad + `,{"result":{"offset":1,"epoch":"$any"}},{"result":{}}]}}`,
+				`,` + wantNoChannel + `,{"result":{"offset":1,"epoch":"$any"}},{"result":{}}]}}`,
 			check: func(t *testing.T, e *env) {
 				wantHistory(t, e, "hist:a", `[{"data":{"x":1},"offset":1}]`, 1)
 				wantHistory(t, e, "hist:b", `[{"data":{"x":1},"offset":1}]`, 1)
@@ -156,17 +171,19 @@ func TestBroadcast(t *testing.T) {
 		{name: "many channels", method: "broadcast",
 			params: `{"channels":[` + manyChannels(300) + `],"data":1}`,
 			want:   `{"result":{"responses":[` + repeatJoin(`{"result":{}}`, 300) + `]}}`},
-		{name: "no channels", method: "broadcast", params: `{"data":1}`, want: wantBad},
+		{name: "no channels", method: "broadcast", params: `{"data":1}`,
+			want: wantBad("channels required")},
 		{name: "empty channels", method: "broadcast", params: `{"channels":[],"data":1}`,
-			want: wantBad},
+			want: wantBad("channels required")},
 		{name: "no data", method: "broadcast", params: `{"channels":["hist:a"]}`,
-			want: wantBad},
+			want: wantNoData},
 		{name: "no data, binary namespace", method: "broadcast",
 			params: `{"channels":["bin:x","news"]}`,
-			want:   `{"result":{"responses":[{"result":{}},` + wantBad + `]}}`},
+			want:   `{"result":{"responses":[{"result":{}},` + wantNoData + `]}}`},
 		{name: "bad base64", method: "broadcast",
-			params: `{"channels":["hist:a"],"b64data":"%"}`, want: wantBad,
-			check: func(t *testing.T, e *env) { wantHistory(t, e, "hist:a", `[]`, 0) }},
+			params: `{"channels":["hist:a"],"b64data":"%"}`,
+			want:   wantBad("b64data is not base64"),
+			check:  func(t *testing.T, e *env) { wantHistory(t, e, "hist:a", `[]`, 0) }},
 	})
 }
 
@@ -197,20 +214,24 @@ func TestPresenceMethods(t *testing.T) {
 		{name: "presence empty", method: "presence", params: `{"channel":"pres:x"}`,
 			want: `{"result":{"presence":{}}}`},
 		{name: "presence off", method: "presence", params: `{"channel":"news"}`,
-			want: wantNotAvail},
+			want: wantNotAvail(presenceOff)},
 		{name: "presence unknown namespace", method: "presence",
 			params: `{"channel":"nope:x"}`, want: wantUnknownChan},
-		{name: "presence no channel", method: "presence", params: `{}`, want: wantBad},
+		{name: "presence no channel", method: "presence", params: `{}`,
+			want: wantNoChannel},
 		{name: "stats empty", method: "presence_stats", params: `{"channel":"pres:x"}`,
 			want: `{"result":{"num_clients":0,"num_users":0}}`},
 		{name: "stats", setup: subscribe, method: "presence_stats",
 			params: `{"channel":"pres:room"}`,
 			want:   `{"result":{"num_clients":3,"num_users":2}}`},
 		{name: "stats off", method: "presence_stats", params: `{"channel":"news"}`,
-			want: wantNotAvail},
+			want: wantNotAvail(presenceOff)},
 		{name: "stats unknown namespace", method: "presence_stats",
 			params: `{"channel":"nope:x"}`, want: wantUnknownChan},
-		{name: "stats no channel", method: "presence_stats", params: `{}`, want: wantBad},
+		{name: "stats no channel", method: "presence_stats", params: `{}`,
+			want: wantNoChannel},
+		{name: "stats invalid channel", method: "presence_stats",
+			params: `{"channel":"caf\u00e9"}`, want: wantBad(notASCII)},
 	})
 	// presence lists each client with its user and channel info; client IDs
 	// are random, so it is checked on its own.
@@ -277,12 +298,13 @@ func TestHistoryMethods(t *testing.T) {
 			want:   `{"result":{"publications":[],"epoch":"$any","offset":0}}`},
 		{name: "since wrong epoch", setup: publish3, method: "history",
 			params: `{"channel":"hist:a","limit":-1,"since":{"offset":1,"epoch":"xyz"}}`,
-			want:   errorBody(errUnrecoverable)},
+			want:   errorBody(errUnrecoverable, "since is not in the stream")},
 		{name: "history off", method: "history", params: `{"channel":"pres:x"}`,
-			want: wantNotAvail},
+			want: wantNotAvail(historyOff)},
 		{name: "unknown namespace", method: "history", params: `{"channel":"nope:x"}`,
 			want: wantUnknownChan},
-		{name: "no channel", method: "history", params: `{"limit":1}`, want: wantBad},
+		{name: "no channel", method: "history", params: `{"limit":1}`,
+			want: wantNoChannel},
 
 		{name: "remove", setup: publish3, method: "history_remove",
 			params: `{"channel":"hist:a"}`, want: wantEmpty,
@@ -291,11 +313,11 @@ func TestHistoryMethods(t *testing.T) {
 				wantHistory(t, e, "hist:a", `[]`, 3)
 			}},
 		{name: "remove off", method: "history_remove", params: `{"channel":"news"}`,
-			want: wantNotAvail},
+			want: wantNotAvail(historyOff)},
 		{name: "remove unknown namespace", method: "history_remove",
 			params: `{"channel":"nope:x"}`, want: wantUnknownChan},
 		{name: "remove no channel", method: "history_remove", params: `{}`,
-			want: wantBad},
+			want: wantNoChannel},
 	})
 }
 
@@ -345,51 +367,107 @@ func TestChannelsAndInfo(t *testing.T) {
 			want: `{"result":{"channels":{"news":{"num_clients":2},` +
 				`"chat":{"num_clients":1}}}}`},
 		{name: "bad pattern", method: "channels", params: `{"pattern":"[a"}`,
-			want: wantInternal},
-		{name: "info", setup: subscribed, method: "info", params: `{}`,
+			want: errorBody(errInternal, "malformed channels pattern")},
+		{name: "info", method: "info", params: `{}`,
+			setup: func(t *testing.T, e *env) {
+				subscribed(t, e)
+				// A zero uptime is left out of the answer.
+				e.setClock(e.node.Started().Add(999 * time.Millisecond))
+			},
 			want: `{"result":{"nodes":[{"uid":"$any","name":"test-node",` +
 				`"version":"0.0.0-test","num_clients":2,"num_users":2,` +
 				`"num_channels":4,"num_subs":5}]}}`},
 		{name: "rpc", method: "rpc", params: `{"method":"x","params":{"a":1}}`,
-			want: wantNotFound},
-		{name: "rpc no method", method: "rpc", params: `{"params":{}}`, want: wantBad},
+			want: errorBody(errNotFound, `no rpc extension "x"`)},
+		{name: "rpc long method", method: "rpc",
+			params: `{"method":"` + strings.Repeat("m", 100) + `"}`,
+			want: errorBody(errNotFound,
+				`no rpc extension "`+strings.Repeat("m", maxQuoted)+`"...`)},
+		{name: "rpc no method", method: "rpc", params: `{"params":{}}`,
+			want: wantBad("method required")},
 	})
 }
 
+// TestInfoUptime checks that info counts whole seconds since the node
+// started, on the handler's clock.
+func TestInfoUptime(t *testing.T) {
+	for _, st := range styles {
+		t.Run(st.name, func(t *testing.T) {
+			e := newEnv(t)
+			for _, tt := range []struct {
+				after time.Duration
+				want  int
+			}{
+				{1500 * time.Millisecond, 1},
+				{90 * time.Second, 90},
+				{49*time.Hour + 999*time.Millisecond, 49 * 3600},
+			} {
+				e.setClock(e.node.Started().Add(tt.after))
+				var got struct {
+					Result struct{ Nodes []struct{ Uptime *int } }
+				}
+				body := st.call(e, t, "info", `{}`)
+				if err := json.Unmarshal([]byte(body), &got); err != nil {
+					t.Fatal(err)
+				}
+				n := got.Result.Nodes
+				if len(n) != 1 || n[0].Uptime == nil || *n[0].Uptime != tt.want {
+					t.Fatalf("%v after start: %s, want uptime %d", tt.after, body, tt.want)
+				}
+			}
+		})
+	}
+}
+
 // TestParamsTypeErrors checks that params of the wrong JSON type are a 107
-// for that command on the legacy route and a 400 for the request on the
-// per-method route, and that nothing runs.
+// naming the parameter for that command on the legacy route and a 400 for
+// the request on the per-method route, and that nothing runs.
 func TestParamsTypeErrors(t *testing.T) {
-	tests := []struct{ method, params string }{
-		{"publish", `{"channel":1,"data":{}}`},
-		{"publish", `{"channel":"hist:a","data":{},"tags":{"k":1}}`},
-		{"publish", `{"channel":"hist:a","data":{},"skip_history":"yes"}`},
-		{"publish", `{"channel":"hist:a","data":{},"version":-1}`},
-		{"broadcast", `{"channels":"hist:a","data":{}}`},
-		{"broadcast", `{"channels":[1],"data":{}}`},
-		{"subscribe", `{"user":"u","channel":"hist:a","expire_at":1.5}`},
-		{"subscribe", `{"user":"u","channel":"hist:a","recover_since":{"offset":"1"}}`},
-		{"subscribe", `{"user":"u","channel":"hist:a","override":{"presence":{"value":1}}}`},
-		{"unsubscribe", `{"user":["u"],"channel":"hist:a"}`},
-		{"disconnect", `{"user":"u","disconnect":{"code":-1}}`},
-		{"disconnect", `{"user":"u","whitelist":"c"}`},
-		{"refresh", `{"user":"u","expired":1}`},
-		{"presence", `{"channel":{}}`},
-		{"presence_stats", `{"channel":[]}`},
-		{"history", `{"channel":"hist:a","limit":2147483648}`},
-		{"history_remove", `{"channel":true}`},
-		{"channels", `{"pattern":1}`},
-		{"rpc", `{"method":1}`},
+	tests := []struct{ method, params, why string }{
+		{"publish", `{"channel":1,"data":{}}`, `"channel": expected string`},
+		{"publish", `{"channel":"hist:a","data":{},"tags":{"k":1}}`,
+			`"k": expected string`},
+		{"publish", `{"channel":"hist:a","data":{},"skip_history":"yes"}`,
+			`"skip_history": expected boolean`},
+		{"publish", `{"channel":"hist:a","data":{},"version":-1}`,
+			`"version": expected non-negative integer`},
+		{"broadcast", `{"channels":"hist:a","data":{}}`, `"channels": expected array`},
+		{"broadcast", `{"channels":[1],"data":{}}`, `"channels": expected string`},
+		{"subscribe", `{"user":"u","channel":"hist:a","expire_at":1.5}`,
+			`"expire_at": expected integer`},
+		{"subscribe", `{"user":"u","channel":"hist:a","recover_since":{"offset":"1"}}`,
+			`"offset": expected integer`},
+		{"subscribe", `{"user":"u","channel":"hist:a","override":{"presence":{"value":1}}}`,
+			`"value": expected boolean`},
+		{"unsubscribe", `{"user":["u"],"channel":"hist:a"}`, `"user": expected string`},
+		{"disconnect", `{"user":"u","disconnect":{"code":-1}}`,
+			`"code": expected non-negative integer`},
+		{"disconnect", `{"user":"u","whitelist":"c"}`, `"whitelist": expected array`},
+		{"refresh", `{"user":"u","expired":1}`, `"expired": expected boolean`},
+		{"presence", `{"channel":{}}`, `"channel": expected string`},
+		{"presence_stats", `{"channel":[]}`, `"channel": expected string`},
+		{"history", `{"channel":"hist:a","limit":2147483648}`,
+			`"limit": expected integer in range`},
+		{"history_remove", `{"channel":true}`, `"channel": expected string`},
+		{"channels", `{"pattern":1}`, `"pattern": expected string`},
+		{"rpc", `{"method":1}`, `"method": expected string`},
 	}
 	e := newEnv(t)
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.params, func(t *testing.T) {
-			if got := e.legacy(t, tt.method, tt.params); got != wantBad {
-				t.Fatalf("legacy: %s", got)
+			want := wantBad("params: " + tt.why)
+			if got := e.legacy(t, tt.method, tt.params); got != want {
+				t.Fatalf("legacy: %s, want %s", got, want)
+			}
+			// Params before the method are decoded after it is known; the
+			// reason is the same.
+			body := fmt.Sprintf(`{"params":%s,"method":%q}`, tt.params, tt.method)
+			if got := e.call(t, "/api", body); got != want {
+				t.Fatalf("legacy, params first: %s, want %s", got, want)
 			}
 			r := e.do(t, "POST", "/api/"+tt.method, tt.params, "X-API-Key", testKey)
-			if r.status != 400 {
-				t.Fatalf("per-method: %d %q, want 400", r.status, r.body)
+			if r.status != 400 || r.body != "Bad Request\n" {
+				t.Fatalf("per-method: %d %q, want 400 Bad Request", r.status, r.body)
 			}
 		})
 	}

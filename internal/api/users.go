@@ -23,11 +23,11 @@ func (h *Handler) subscribe(ctx context.Context, r *subscribeRequest) (result,
 	if e := h.checkChannelName("subscribe", r.channel); e != nil {
 		return nil, e
 	}
-	info, e := h.pickBytes("subscribe", r.info, r.b64info)
+	info, e := h.pickBytes("subscribe", "b64info", r.info, r.b64info)
 	if e != nil {
 		return nil, e
 	}
-	data, e := h.pickBytes("subscribe", r.data, r.b64data)
+	data, e := h.pickBytes("subscribe", "b64data", r.data, r.b64data)
 	if e != nil {
 		return nil, e
 	}
@@ -62,7 +62,8 @@ func (h *Handler) sessionError(method string, err error, ch string) *protocol.Er
 		switch pe.Code {
 		case errUnknownChan.Code, errBadRequest.Code, errNotAvailable.Code,
 			errUnrecoverable.Code:
-			return h.reject(method, pe, pe.Message)
+			// The connection's error already says what was wrong.
+			return h.reject(method, pe, "")
 		}
 	case !errors.As(err, &pd):
 		return h.fail(method, err, "channel", ch)
@@ -73,14 +74,15 @@ func (h *Handler) sessionError(method string, err error, ch string) *protocol.Er
 }
 
 // pickBytes returns the decoded base64 form when given, else the raw JSON.
-func (h *Handler) pickBytes(method string, raw []byte, b64 string) ([]byte,
+// field names the base64 parameter in the error.
+func (h *Handler) pickBytes(method, field string, raw []byte, b64 string) ([]byte,
 	*protocol.Error) {
 	if b64 == "" {
 		return raw, nil
 	}
 	b, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return nil, h.reject(method, errBadRequest, "bad base64")
+		return nil, h.reject(method, errBadRequest, field+" is not base64")
 	}
 	return b, nil
 }

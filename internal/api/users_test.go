@@ -79,11 +79,13 @@ func testSubscribeErrors(t *testing.T, st style) {
 	e := newEnv(t)
 	e.connect(t, "alice")
 	tests := []struct{ params, want string }{
-		{`{"user":"alice"}`, wantBad},
+		{`{"user":"alice"}`, wantNoChannel},
 		{`{"user":"alice","channel":"nope:x"}`, wantUnknownChan},
-		{`{"user":"alice","channel":"news","b64info":"!"}`, wantBad},
-		{`{"user":"alice","channel":"news","b64data":"!"}`, wantBad},
-		{`{"user":"alice","channel":"caf\u00e9"}`, wantBad},
+		{`{"user":"alice","channel":"news","b64info":"!"}`,
+			wantBad("b64info is not base64")},
+		{`{"user":"alice","channel":"news","b64data":"!"}`,
+			wantBad("b64data is not base64")},
+		{`{"user":"alice","channel":"caf\u00e9"}`, wantBad(notASCII)},
 	}
 	for _, tt := range tests {
 		if got := st.call(e, t, "subscribe", tt.params); got != tt.want {
@@ -149,15 +151,19 @@ func testDisconnect(t *testing.T, st style) {
 
 	for _, code := range []int{0, 1000, 2999, 5000} {
 		params := fmt.Sprintf(`{"user":"x","disconnect":{"code":%d}}`, code)
-		if got := st.call(e, t, "disconnect", params); got != wantBad {
+		want := wantBad("disconnect code must be in 3000-4999")
+		if got := st.call(e, t, "disconnect", params); got != want {
 			t.Errorf("disconnect code %d: %s", code, got)
 		}
 	}
 }
 
+// testRefresh checks that refresh acts on every connection of the user:
+// each gets a refresh push with the new expiry, and the new connection
+// info is what presence shows for subscriptions made afterwards.
 func testRefresh(t *testing.T, st style) {
 	e := newEnv(t)
-	a, b := e.connect(t, "alice"), e.connect(t, "bob")
+	a1, a2, b := e.connect(t, "alice"), e.connect(t, "alice"), e.connect(t, "bob")
 
 	exp := time.Now().Add(time.Hour).Unix()
 	got := st.call(e, t, "refresh", fmt.Sprintf(`{"user":"alice","expire_at":%d,`+
@@ -165,16 +171,37 @@ func testRefresh(t *testing.T, st style) {
 	if got != wantEmpty {
 		t.Fatalf("refresh: %s", got)
 	}
-	raw := a.wait(t, "refresh push", func(m map[string]json.RawMessage) bool {
-		var p map[string]json.RawMessage
-		return json.Unmarshal(m["push"], &p) == nil && p["refresh"] != nil
-	})
-	var push struct {
-		Push struct{ Refresh struct{ TTL int64 } }
+	for _, c := range []*client{a1, a2} {
+		raw := c.wait(t, "refresh push", func(m map[string]json.RawMessage) bool {
+			var p map[string]json.RawMessage
+			return json.Unmarshal(m["push"], &p) == nil && p["refresh"] != nil
+		})
+		var push struct {
+			Push struct{ Refresh struct{ TTL int64 } }
+		}
+		if err := json.Unmarshal(raw, &push); err != nil || push.Push.Refresh.TTL < 3500 {
+			t.Fatalf("refresh push to %s: %s", c.id, raw)
+		}
 	}
-	if err := json.Unmarshal(raw, &push); err != nil || push.Push.Refresh.TTL < 3500 {
-		t.Fatalf("refresh push %s", raw)
+	presence := func(ch string) string {
+		t.Helper()
+		for _, u := range []string{"alice", "bob"} {
+			e.method(t, "subscribe", fmt.Sprintf(`{"user":%q,"channel":%q}`, u, ch))
+		}
+		return e.method(t, "presence", fmt.Sprintf(`{"channel":%q}`, ch))
 	}
+	jsonMatch(t, presence("pres:a"), fmt.Sprintf(`{"result":{"presence":{`+
+		`%q:{"user":"alice","client":%[1]q,"conn_info":{"v":2}},`+
+		`%q:{"user":"alice","client":%[2]q,"conn_info":{"v":2}},`+
+		`%q:{"user":"bob","client":%[3]q}}}}`, a1.id, a2.id, b.id))
+
+	// A session narrows refresh to one connection.
+	st.call(e, t, "refresh", fmt.Sprintf(`{"user":"alice","session":%q,`+
+		`"info":{"v":3}}`, a2.id))
+	jsonMatch(t, presence("pres:b"), fmt.Sprintf(`{"result":{"presence":{`+
+		`%q:{"user":"alice","client":%[1]q,"conn_info":{"v":2}},`+
+		`%q:{"user":"alice","client":%[2]q,"conn_info":{"v":3}},`+
+		`%q:{"user":"bob","client":%[3]q}}}}`, a1.id, a2.id, b.id))
 
 	st.call(e, t, "refresh", fmt.Sprintf(`{"user":"bob","session":%q,"expired":true}`, b.id))
 	if d := b.closedWith(t); d.Code != protocol.DisconnectExpired.Code {

@@ -183,12 +183,11 @@ func (a *App) Start(ctx context.Context) error {
 	go a.sessions.Run(context.WithoutCancel(ctx))
 
 	ext, internal := a.muxes()
-	if err := a.listen(a.cfg.HTTPServer.Address, a.cfg.HTTPServer.Port, ext); err != nil {
+	if err := a.listen(a.cfg.HTTPServer.ExternalAddr(), ext); err != nil {
 		return err
 	}
 	if internal != nil {
-		addr := a.cfg.HTTPServer.InternalAddress
-		if err := a.listen(addr, a.cfg.HTTPServer.InternalPort, internal); err != nil {
+		if err := a.listen(a.cfg.HTTPServer.InternalAddr(), internal); err != nil {
 			return err
 		}
 	}
@@ -199,7 +198,9 @@ func (a *App) Start(ctx context.Context) error {
 func (a *App) Addrs() []net.Addr { return a.addrs }
 
 // muxes builds the external handler and, when internal endpoints have a
-// port of their own, the internal one.
+// listener of their own, the internal one. Either internal key alone is
+// enough for that: an unset internal_port is the external port, an unset
+// internal_address the external address.
 func (a *App) muxes() (ext, internal *http.ServeMux) {
 	ext = http.NewServeMux()
 	cfg := a.cfg
@@ -208,7 +209,7 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 			websocket.NewHandler(websocket.Config{
 				Sessions:         a.sessions,
 				Origins:          transport.NewOriginChecker(cfg.Client.AllowedOrigins),
-				Logger:           a.log,
+				Logger:           a.logger,
 				MessageSizeLimit: cfg.WebSocket.MessageSizeLimit,
 				WriteTimeout:     cfg.WebSocket.WriteTimeout,
 				ProxyHeaders:     a.proxies.headers,
@@ -216,9 +217,7 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 	}
 
 	internal = ext
-	separate := cfg.HTTPServer.InternalPort != 0 &&
-		(cfg.HTTPServer.InternalPort != cfg.HTTPServer.Port ||
-			cfg.HTTPServer.InternalAddress != cfg.HTTPServer.Address)
+	separate := cfg.HTTPServer.SeparateInternal()
 	if separate {
 		internal = http.NewServeMux()
 	}
@@ -275,8 +274,8 @@ func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{}`))
 }
 
-func (a *App) listen(host string, port int, h http.Handler) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+func (a *App) listen(addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("app: listen: %w", err)
 	}

@@ -367,7 +367,7 @@ func TestAPIServing(t *testing.T) {
 		srv := Start(t, cfg)
 		a := postAPI(t, srv, "/custom/publish", `{"channel":"x"}`, "X-API-Key", apiKey)
 		if a.status != http.StatusBadRequest ||
-			string(a.body) != `{"code":107,"message":"bad request"}` {
+			string(a.body) != `{"code":107,"message":"bad request: data required"}` {
 			t.Fatalf("transport error: %d %s", a.status, a.body)
 		}
 		if a := postAPI(t, srv, "/api/info", `{}`, "X-API-Key", apiKey); a.status != 404 {
