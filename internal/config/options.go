@@ -51,6 +51,17 @@ var optionRenames = map[string]string{
 var proxyNameOptions = []string{"subscribe_proxy_name", "publish_proxy_name",
 	"sub_refresh_proxy_name", "subscribe_stream_proxy_name"}
 
+// proxyNameEnables maps each proxy name option to the nested switch it
+// turns on: in granular mode v3-v5 consulted a channel proxy as soon as
+// the namespace named one, with or without the proxy_* flag (proxy.md
+// §4.5).
+var proxyNameEnables = map[string]string{
+	"subscribe_proxy_name":        "subscribe_proxy_enabled",
+	"publish_proxy_name":          "publish_proxy_enabled",
+	"sub_refresh_proxy_name":      "sub_refresh_proxy_enabled",
+	"subscribe_stream_proxy_name": "subscribe_stream_proxy_enabled",
+}
+
 // flatOptions are the channel options a flat file may set at top level.
 var flatOptions = []string{"presence", "join_leave", "force_push_join_leave",
 	"history_size", "history_ttl", "force_positioning", "allow_positioning",
@@ -186,6 +197,15 @@ func convertOptions(in map[string]any, v3, granular bool,
 			out[k] = v
 		}
 	}
+	if granular {
+		// After the loop, so that a name wins over a proxy_* flag that
+		// map order may have copied later.
+		for _, k := range proxyNameOptions {
+			if textOf(in[k]) != "" {
+				out[proxyNameEnables[k]] = true
+			}
+		}
+	}
 	if !v3 {
 		return out, nil
 	}
@@ -201,7 +221,7 @@ func convertOptions(in map[string]any, v3, granular bool,
 	// v3 asked the publish proxy only after its own publish permission,
 	// while v4+ makes the proxy the permission check. Without "publish"
 	// a v3 client could never reach the proxy, so keep it off.
-	if b, _ := readBool(in["proxy_publish"]); b {
+	if readTrue(out["publish_proxy_enabled"]) {
 		if p, _ := readBool(in["publish"]); !p {
 			out["publish_proxy_enabled"] = false
 		}
@@ -285,6 +305,12 @@ func readBool(v any) (bool, bool) {
 		return b, err == nil
 	}
 	return false, false
+}
+
+// readTrue reports whether v reads as true.
+func readTrue(v any) bool {
+	b, _ := readBool(v)
+	return b
 }
 
 func readInt(v any) (int64, bool) {

@@ -147,3 +147,71 @@ func TestV3EnvOptions(t *testing.T) {
 		t.Fatalf("env only: %q", got)
 	}
 }
+
+// TestGranularProxyNameEnables checks that in granular proxy mode a channel
+// proxy name alone turns that proxy on (proxy.md §4.5), at top level, in a
+// namespace and from the environment, while outside granular mode names
+// are ignored and enable nothing.
+func TestGranularProxyNameEnables(t *testing.T) {
+	c, warnings := loadJSON(t, `{
+	 "granular_proxy_mode": true,
+	 "proxies": [{"name": "sub1", "endpoint": "http://s"},
+	  {"name": "pub1", "endpoint": "http://p"}, {"name": "ref1", "endpoint": "http://r"}],
+	 "subscribe_proxy_name": "sub1",
+	 "namespaces": [
+	  {"name": "xx", "subscribe_proxy_name": "sub1", "publish_proxy_name": "pub1",
+	   "sub_refresh_proxy_name": "ref1"},
+	  {"name": "v3pub", "publish": true, "publish_proxy_name": "pub1"},
+	  {"name": "flag", "proxy_subscribe": false, "subscribe_proxy_name": "sub1"},
+	  {"name": "none"}
+	 ]
+	}`)
+	if len(warnings) != 0 {
+		t.Fatalf("warnings %q", warnings)
+	}
+	top := c.Channel.WithoutNamespace
+	if !top.SubscribeProxyEnabled || top.SubscribeProxyName != "sub1" ||
+		top.PublishProxyEnabled {
+		t.Errorf("top level %+v", top)
+	}
+	ns := map[string]channel.Options{}
+	for _, n := range c.Channel.Namespaces {
+		ns[n.Name] = n.Options
+	}
+	if x := ns["xx"]; !x.SubscribeProxyEnabled || x.SubscribeProxyName != "sub1" ||
+		x.PublishProxyName != "pub1" || x.SubRefreshProxyName != "ref1" ||
+		!x.SubRefreshProxyEnabled {
+		t.Errorf("namespace xx %+v", x)
+	}
+	// The file is v3 (it has "publish"): the publish proxy needs publish.
+	if ns["xx"].PublishProxyEnabled {
+		t.Errorf("namespace xx without publish has its publish proxy on")
+	}
+	if p := ns["v3pub"]; !p.PublishProxyEnabled || p.PublishProxyName != "pub1" {
+		t.Errorf("namespace v3pub %+v", p)
+	}
+	// v3 ignored proxy_subscribe in granular mode: the name decides.
+	if f := ns["flag"]; !f.SubscribeProxyEnabled {
+		t.Errorf("namespace flag %+v", f)
+	}
+	if n := ns["none"]; n.SubscribeProxyEnabled || n.PublishProxyEnabled ||
+		n.SubRefreshProxyEnabled {
+		t.Errorf("namespace none %+v", n)
+	}
+
+	file := writeFile(t, "c.json", `{"granular_proxy_mode": true,
+	  "proxies": [{"name": "pub1", "endpoint": "http://p"}]}`)
+	c, _ = mustLoad(t, Source{File: file,
+		Env: []string{"CENTRIFUGO_PUBLISH_PROXY_NAME=pub1"}})
+	w := c.Channel.WithoutNamespace
+	if !w.PublishProxyEnabled || w.PublishProxyName != "pub1" {
+		t.Errorf("from the environment %+v", w)
+	}
+
+	c, _ = loadJSON(t, `{"proxy_subscribe_endpoint": "http://s",
+	  "namespaces": [{"name": "xx", "subscribe_proxy_name": "sub1"}]}`)
+	if x := c.Channel.Namespaces[0]; x.SubscribeProxyEnabled ||
+		x.SubscribeProxyName != channel.DefaultProxyName {
+		t.Errorf("without granular mode %+v", x.Options)
+	}
+}

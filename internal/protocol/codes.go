@@ -73,6 +73,31 @@ func ShouldReconnect(code uint32) bool {
 	}
 }
 
+// CloseV2 returns the disconnect that closes a protocol v2 connection for d.
+//
+// A backend may end a connection with a code below 3000 and reconnect
+// false: the seed tutorial's connect proxy answers 1000 "unauthorized". A v2
+// SDK takes every close code below 3000 for a closed transport and
+// reconnects (centrifuge-js 5 in its transport onClose, centrifuge-go in
+// extractDisconnectWebsocket), so such a client would ask the connect proxy
+// again and again. CloseV2 therefore closes with 3503 "force disconnect",
+// the terminal code for "disconnected by the server, do not reconnect",
+// keeping the backend's reason. An empty reason becomes "force disconnect":
+// centrifuge-js applies the terminal code ranges only to a close frame with
+// a reason. Every other disconnect is returned as it is, since its code
+// already says what the SDKs should do.
+func CloseV2(d *Disconnect) *Disconnect {
+	if d == nil || d.Reconnect || d.Code >= 3000 {
+		return d
+	}
+	c := *d
+	c.Code = DisconnectForceNoReconnect.Code
+	if c.Reason == "" {
+		c.Reason = DisconnectForceNoReconnect.Reason
+	}
+	return &c
+}
+
 // Unsubscribe codes sent in Unsubscribe pushes. Codes below 2500 are terminal
 // for the subscription; 2500 and above make the client resubscribe.
 const (

@@ -72,8 +72,34 @@ func proxyError(err error) error {
 	}
 }
 
+// bound returns ctx, cancelled as well when the connection closes, so that
+// a backend call made for a client that is gone stops at once instead of
+// holding the client's reader until its timeout.
+func (s *Session) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.ctx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// errDropped is what a proxy call returns when the connection closed while
+// the backend answered: proxy.md §2 drops such a result silently. It is a
+// disconnect so that it travels up without a reply; disconnecting a
+// closed session does nothing.
+var errDropped error = protocol.DisconnectConnectionClosed
+
+// closed reports whether the connection is gone.
+func (s *Session) closed() bool {
+	return state(s.state.Load()) == stateClosed
+}
+
 func (s *Session) proxyConnect(ctx context.Context, req *protocol.ConnectRequest) (
 	*credentials, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+
 	cfg := &s.m.cfg
 	res, err := cfg.Proxies.Connect.Connect(ctx, s.caller(), proxy.ConnectRequest{
 		Name: req.Name, Version: req.Version, Data: req.Data,
@@ -81,6 +107,9 @@ func (s *Session) proxyConnect(ctx context.Context, req *protocol.ConnectRequest
 		// them after a reconnect) as the keys of its connect subs.
 		Channels: slices.Sorted(maps.Keys(req.Subs)),
 	})
+	if s.closed() {
+		return nil, errDropped
+	}
 	if err != nil {
 		return nil, proxyError(err)
 	}
@@ -119,10 +148,13 @@ func (s *Session) inBackground(fn func()) {
 
 // proxyRefresh asks the backend to extend an expiring connection.
 func (s *Session) proxyRefresh() {
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 	defer cancel()
 
 	res, err := s.m.cfg.Proxies.Refresh.Refresh(ctx, s.caller())
+	if s.closed() {
+		return
+	}
 	if err != nil {
 		s.mu.Lock()
 		s.expireAt = time.Now().Add(refreshGrace).Unix()
@@ -162,10 +194,12 @@ func (s *Session) proxySubRefresh(channels []string) {
 			continue
 		}
 		px := s.subRefreshProxy(sub)
-		ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+		ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 		res, err := px.SubRefresh(ctx, s.caller(), proxy.SubRefreshRequest{Channel: ch})
 		cancel()
 		switch {
+		case s.closed():
+			return
 		case err != nil:
 			s.mu.Lock()
 			sub.expireAt = time.Now().Add(refreshGrace).Unix()
@@ -191,9 +225,15 @@ func (s *Session) proxySubscribe(ctx context.Context, p *subParams) error {
 	if px == nil {
 		return protocol.ErrNotAvailable
 	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+
 	res, err := px.Subscribe(ctx, s.caller(), proxy.SubscribeRequest{
 		Channel: p.channel, Token: p.req.Token, Data: p.req.Data,
 	})
+	if s.closed() {
+		return errDropped
+	}
 	if err != nil {
 		return proxyError(err)
 	}
@@ -216,7 +256,13 @@ func (s *Session) proxyPublish(ctx context.Context, ch string, chOpts *channel.O
 	if px == nil {
 		return protocol.ErrNotAvailable
 	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+
 	res, err := px.Publish(ctx, s.caller(), proxy.PublishRequest{Channel: ch, Data: pub.Data})
+	if s.closed() {
+		return errDropped
+	}
 	if err != nil {
 		return proxyError(err)
 	}
@@ -230,6 +276,7 @@ func (s *Session) proxyPublish(ctx context.Context, ch string, chOpts *channel.O
 		pub.Tags = res.Tags
 	}
 	opts.IdempotencyKey = res.IdempotencyKey
+	opts.Delta = opts.Delta || res.Delta
 	return nil
 }
 
@@ -243,10 +290,13 @@ func (s *Session) handleRPC(id uint32, req *protocol.RPCRequest) error {
 	if px == nil {
 		return protocol.ErrNotAvailable
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 	defer cancel()
 
 	res, err := px.RPC(ctx, s.caller(), proxy.RPCRequest{Method: req.Method, Data: req.Data})
+	if s.closed() {
+		return errDropped
+	}
 	if err != nil {
 		return proxyError(err)
 	}

@@ -59,9 +59,10 @@ type Transport interface {
 }
 
 // nativePinger is a transport that can send a ping of its own framing, such
-// as a WebSocket ping frame.
+// as a WebSocket ping frame. NativePing reports false when it skipped the
+// ping, so that no answer is awaited for it.
 type nativePinger interface {
-	NativePing()
+	NativePing() bool
 }
 
 type state int32
@@ -89,11 +90,19 @@ type Session struct {
 	created time.Time
 	log     *slog.Logger
 	slot    int
+	// framePing selects transport ping frames instead of protocol pings;
+	// fixed before the first frame, like codec.
+	framePing bool
 
 	state atomic.Int32
 
 	// headers are the captured connection request headers; immutable.
 	headers http.Header
+
+	// ctx is cancelled once the connection closes, so that backend calls
+	// made for it stop early. A cancelCtx costs no goroutine.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// mu guards the fields below.
 	mu       sync.Mutex
@@ -141,6 +150,7 @@ func (m *Manager) New(t Transport, binary bool, headers http.Header) *Session {
 		slot:    -1,
 		subs:    make(map[string]*subscription),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if binary {
 		s.codec, s.variant = protocol.Protobuf, variantProtobuf
 	}
@@ -275,11 +285,17 @@ func (s *Session) setVersion(v protocol.Version) {
 	}
 }
 
-// closeFor adapts a disconnect to the client's protocol: v1 clients read
-// their reconnect advice from a JSON close reason.
+// closeFor adapts a disconnect to the client's protocol. Every disconnect
+// passes here on its way to the transport, so a backend's disconnect is
+// mapped once for all proxies: v1 clients read their reconnect advice from
+// a JSON close reason, v2 clients from the close code alone, which for a
+// backend code below 3000 would mean a reconnect (protocol.CloseV2).
 func (s *Session) closeFor(d *protocol.Disconnect) *protocol.Disconnect {
-	if d == nil || !s.legacy.Load() {
-		return d
+	if d == nil {
+		return nil
+	}
+	if !s.legacy.Load() {
+		return protocol.CloseV2(d)
 	}
 	c := *d
 	c.Reason = protocol.LegacyCloseReason(d)
@@ -334,6 +350,7 @@ func (s *Session) teardown() {
 	if prev == stateClosed {
 		return
 	}
+	s.cancel()
 	s.mu.Lock()
 	subs := s.subs
 	s.subs = make(map[string]*subscription)
@@ -421,6 +438,8 @@ func (s *Session) onWheel(now time.Time) {
 	}
 	switch {
 	case s.m.cfg.PingInterval <= 0:
+	case s.framePing:
+		s.framePingNow(now)
 	case s.legacy.Load():
 		// Protocol v1 has no server ping message; its clients answer
 		// WebSocket ping frames instead.
@@ -474,6 +493,37 @@ func (s *Session) refreshPresence(channels []string) {
 	}
 }
 
+// UseFramePing makes the session keep the connection alive with the
+// transport's own ping frames instead of protocol pings, as a WebSocket
+// client asks with cf_ws_frame_ping_pong=true (client-protocol.md §8), so
+// that tools that cannot answer {} stay connected. The connect result then
+// announces no ping and no pong. A transport without ping frames ignores
+// it. Call it before the first frame.
+func (s *Session) UseFramePing() {
+	if _, ok := s.t.(nativePinger); ok {
+		s.framePing = true
+	}
+}
+
+// Heard records a sign of life from a client in frame ping mode: a pong
+// frame or any other frame answers the outstanding ping.
+func (s *Session) Heard() {
+	if s.framePing && s.pingAt.Load() != 0 {
+		s.pingAt.Store(0)
+	}
+}
+
+// framePingNow sends a transport ping frame that the pong check of the
+// wheel then expects an answer to, like a protocol ping.
+func (s *Session) framePingNow(now time.Time) {
+	at := now.UnixNano()
+	armed := s.pingAt.CompareAndSwap(0, at)
+	if !s.t.(nativePinger).NativePing() && armed {
+		// No frame went out, so no answer can be awaited for it.
+		s.pingAt.CompareAndSwap(at, 0)
+	}
+}
+
 // checkPong disconnects a client that did not answer the last ping within
 // the pong timeout.
 func (s *Session) checkPong(now time.Time) {
@@ -481,7 +531,10 @@ func (s *Session) checkPong(now time.Time) {
 	if at == 0 || state(s.state.Load()) != stateConnected {
 		return
 	}
-	if now.Sub(time.Unix(0, at)) >= s.m.cfg.PongTimeout {
+	// The check runs a whole number of ticks after the ping, at least the
+	// pong timeout; half a tick of slack keeps a ticker that fired late for
+	// the ping from pushing the close to the next round.
+	if now.Sub(time.Unix(0, at)) >= s.m.cfg.PongTimeout-time.Second/2 {
 		s.Disconnect(protocol.DisconnectNoPong)
 	}
 }

@@ -27,7 +27,7 @@ const refreshTimeout = 20 * time.Second
 
 // tutorialBackend answers the connect proxy as the seed tutorial's backend
 // does: a request carrying the session cookie is demo-user, any other is
-// closed with 1000 "unauthorized".
+// refused with disconnect 1000 "unauthorized".
 func tutorialBackend(t *testing.T) *backend {
 	t.Helper()
 	return newBackend(t, map[string]backendHandler{
@@ -44,7 +44,7 @@ func tutorialBackend(t *testing.T) *backend {
 // real backend, with the seed's v3 config and with its v6 nested form: a
 // browser-like client with a session cookie and no token is accepted as
 // demo-user, subscribed to #demo-user and receives what the API publishes
-// there; a client without the cookie is closed with 1000 "unauthorized".
+// there; a v2 client without the cookie is closed with 3503 "unauthorized".
 func TestProxyConnectTutorial(t *testing.T) {
 	dialects := []struct {
 		name string
@@ -89,8 +89,10 @@ func TestProxyConnectTutorial(t *testing.T) {
 						Connect: &protocol.ConnectRequest{Name: "herald-e2e"}}
 					c.send(cmd)
 					got := c.waitClose(WaitTimeout)
-					if got.code != 1000 || got.reason != "unauthorized" {
-						t.Fatalf("closed with %d %q, want 1000 \"unauthorized\"",
+					// 1000 would make a v2 SDK reconnect; see
+					// TestProxyDisconnectTerminal.
+					if got.code != 3503 || got.reason != "unauthorized" {
+						t.Fatalf("closed with %d %q, want 3503 \"unauthorized\"",
 							got.code, got.reason)
 					}
 					reqs := be.requests(tutorialPath, func(r backendRequest) bool {

@@ -58,12 +58,14 @@ const refusedURL = 'ws://127.0.0.1:1/connection/websocket';
  * Returns a WebSocket class for 2.8.3's websocket option that records into
  * rec: frames ({dir: 'in'|'out', data}), closes ({code, reason}), pings
  * (count of WebSocket ping frames received) and sockets. While rec.blocked
- * is set, new sockets go to a refused port.
+ * is set, new sockets go to a refused port. rec.headers, when set, go with
+ * every upgrade request, as a browser sends its cookies.
  */
 export function recordingWebSocket(rec) {
   return class RecordingWebSocket extends WebSocket {
     constructor(url, protocols) {
-      super(rec.blocked ? refusedURL : url, protocols);
+      super(rec.blocked ? refusedURL : url, protocols,
+        rec.headers ? { headers: rec.headers } : undefined);
       rec.sockets.push(this);
       this.on('message', (data, isBinary) => {
         rec.frames.push({ dir: 'in', data: isBinary ? Buffer.from(data) : data.toString() });
@@ -129,15 +131,20 @@ const subEvents = ['subscribe', 'error', 'unsubscribe', 'publish', 'join', 'leav
  * Creates a 2.8.3 client for server (not connected yet) that records its
  * events in client.events and its frames in client.rec. Reconnects are
  * fast (50-500 ms) so that tests do not wait for the default backoff.
+ * options go to the client, except wsHeaders: HTTP headers of the
+ * WebSocket upgrade requests.
  */
 export function newLegacyClient(server, enc, tokenValue, options = {}) {
-  const rec = { frames: [], closes: [], sockets: [], pings: 0, blocked: false };
+  const { wsHeaders, ...clientOptions } = options;
+  const rec = {
+    frames: [], closes: [], sockets: [], pings: 0, blocked: false, headers: wsHeaders,
+  };
   const client = new enc.Client(server.url, {
     websocket: recordingWebSocket(rec),
     minRetry: 50,
     maxRetry: 500,
     ...enc.options,
-    ...options,
+    ...clientOptions,
   });
   if (tokenValue !== undefined) client.setToken(tokenValue);
   client.rec = rec;
