@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // result is what one run of the command produced.
@@ -318,4 +323,90 @@ func TestServeBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCheckTokenClaims checks that checktoken prints every claim it
+// verified: the registered ones, meta, subs, and base64 info decoded,
+// whatever bytes it holds.
+func TestCheckTokenClaims(t *testing.T) {
+	cleanEnv(t)
+	const key = "checktoken-secret"
+	path := writeFile(t, "config.json", `{"client": {"token": {
+		"hmac_secret_key": "`+key+`", "audience": "herald-aud", "issuer": "herald-iss"}}}`)
+	exp := time.Now().Add(time.Hour).Unix()
+	base := jwt.MapClaims{
+		"sub": "user-7", "exp": exp, "iat": exp - 3600, "nbf": exp - 3600,
+		"aud": "herald-aud", "iss": "herald-iss", "jti": "id-1",
+		"meta":     map[string]any{"role": "admin"},
+		"channels": []string{"news"},
+		"subs": map[string]any{"chat": map[string]any{
+			"b64data":  base64.StdEncoding.EncodeToString([]byte{0xff, 0x00}),
+			"info":     map[string]any{"seat": 3},
+			"override": map[string]any{"presence": map[string]any{"value": true}},
+		}},
+	}
+	cases := []struct {
+		name    string
+		b64info []byte
+		key     string // where checktoken shows the decoded info
+		want    any
+	}{
+		{"json", []byte(`{"name":"Ann"}`), "info", map[string]any{"name": "Ann"}},
+		{"text", []byte("plain text"), "info_text", "plain text"},
+		{"binary", []byte{0x01, 0xfe}, "info_base64",
+			base64.StdEncoding.EncodeToString([]byte{0x01, 0xfe})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := maps.Clone(base)
+			claims["b64info"] = base64.StdEncoding.EncodeToString(tc.b64info)
+			tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).
+				SignedString([]byte(key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := herald(t, "checktoken", "-c", path, tok)
+			first, rest, _ := strings.Cut(r.stdout, "\n")
+			if r.code != 0 || first != "token is valid" {
+				t.Fatalf("checktoken: %+v", r)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(rest), &got); err != nil {
+				t.Fatalf("checktoken output %q: %v", rest, err)
+			}
+			want := map[string]any{
+				"user": "user-7", "expire_at": float64(exp), tc.key: tc.want,
+				"channels": []any{"news"},
+				"meta":     map[string]any{"role": "admin"},
+				"subs": map[string]any{"chat": map[string]any{
+					"info":        map[string]any{"seat": float64(3)},
+					"data_base64": base64.StdEncoding.EncodeToString([]byte{0xff, 0x00}),
+					"override":    map[string]any{"presence": true},
+				}},
+			}
+			// Every claim comes back as signed, under "claims".
+			signed, err := json.Marshal(claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all any
+			if err := json.Unmarshal(signed, &all); err != nil {
+				t.Fatal(err)
+			}
+			want["claims"] = all
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("checktoken printed\n%s\nwant\n%s", rest, indent(t, want))
+			}
+		})
+	}
+}
+
+// indent renders v as indented JSON for a failure message.
+func indent(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/auth"
@@ -99,14 +102,96 @@ func checktoken(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("token is not valid: %w", err)
 	}
-	out := map[string]any{"user": tok.UserID, "expire_at": tok.ExpireAt}
-	if len(tok.Info) > 0 {
-		out["info"] = json.RawMessage(tok.Info)
+	out, err := describeToken(fs.Arg(0), tok)
+	if err != nil {
+		return fmt.Errorf("checktoken: %w", err)
 	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("checktoken: print claims: %w", err)
+	}
+	fmt.Fprintf(stdout, "token is valid\n%s\n", b)
+	return nil
+}
+
+// describeToken shows a verified connection token two ways: what Herald
+// takes from it (user, expiry, info, channels, subs, meta), and under
+// "claims" every claim of its payload as signed, registered ones (aud, iss,
+// iat, nbf, jti...) included.
+func describeToken(raw string, tok auth.ConnectToken) (map[string]any, error) {
+	claims, err := payloadClaims(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"user": tok.UserID, "expire_at": tok.ExpireAt, "claims": claims}
+	putBytes(out, "info", tok.Info)
 	if len(tok.Channels) > 0 {
 		out["channels"] = tok.Channels
 	}
-	b, _ := json.MarshalIndent(out, "", "  ")
-	fmt.Fprintf(stdout, "token is valid\n%s\n", b)
-	return nil
+	if len(tok.Subs) > 0 {
+		subs := make(map[string]any, len(tok.Subs))
+		for ch, o := range tok.Subs {
+			subs[ch] = describeSub(o)
+		}
+		out["subs"] = subs
+	}
+	putBytes(out, "meta", tok.Meta)
+	return out, nil
+}
+
+// payloadClaims decodes the payload of a token whose signature was already
+// verified. Values stay raw JSON so that numbers print as signed.
+func payloadClaims(raw string) (map[string]json.RawMessage, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("token is not a signed JWT")
+	}
+	// RFC 7515 drops the padding; tolerate tokens that keep it.
+	data, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, fmt.Errorf("token payload: %w", err)
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(data, &claims); err != nil {
+		return nil, fmt.Errorf("token payload: %w", err)
+	}
+	return claims, nil
+}
+
+// override is [auth.Override] with the claim names of the token.
+type override struct {
+	Presence           *bool `json:"presence,omitempty"`
+	JoinLeave          *bool `json:"join_leave,omitempty"`
+	ForcePushJoinLeave *bool `json:"force_push_join_leave,omitempty"`
+	ForcePositioning   *bool `json:"force_positioning,omitempty"`
+	ForceRecovery      *bool `json:"force_recovery,omitempty"`
+}
+
+func describeSub(o auth.SubscribeOptions) map[string]any {
+	out := map[string]any{}
+	putBytes(out, "info", o.Info)
+	putBytes(out, "data", o.Data)
+	if ov := o.Override; ov != nil {
+		out["override"] = override{
+			Presence: ov.Presence, JoinLeave: ov.JoinLeave,
+			ForcePushJoinLeave: ov.ForcePushJoinLeave,
+			ForcePositioning:   ov.ForcePositioning, ForceRecovery: ov.ForceRecovery,
+		}
+	}
+	return out
+}
+
+// putBytes stores b under key when it is JSON. Bytes from b64info or
+// b64data need not be: they go under key_text when they are UTF-8 text and
+// under key_base64 otherwise, so the output stays valid JSON.
+func putBytes(out map[string]any, key string, b []byte) {
+	switch {
+	case len(b) == 0:
+	case json.Valid(b):
+		out[key] = json.RawMessage(b)
+	case utf8.Valid(b):
+		out[key+"_text"] = string(b)
+	default:
+		out[key+"_base64"] = base64.StdEncoding.EncodeToString(b)
+	}
 }

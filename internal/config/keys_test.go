@@ -14,7 +14,7 @@ var everyFlatKey = map[string]any{
 	"admin": true, "admin_password": "p", "admin_secret": "s", "admin_insecure": false,
 	"admin_web_path": "", "admin_external": false, "admin_handler_prefix": "",
 	"api_key": "k", "api_disable": false, "api_insecure": false, "api_handler_prefix": "/api",
-	"allowed_origins": []string{"*"}, "address": "", "port": "8000",
+	"allowed_origins": []string{"https://*.example.com"}, "address": "", "port": "8000",
 	"internal_address": "", "internal_port": "9000", "name": "n", "engine": "redis",
 	"broker": "nats", "gomaxprocs": 0, "pid_file": "", "log_level": "info", "log_file": "",
 	"shutdown_timeout": "30s", "shutdown_termination_delay": "0s",

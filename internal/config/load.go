@@ -346,7 +346,7 @@ func (l *loader) resolveNamed(name *string, key string, dst *ClientProxy) error 
 // collectWarnings returns the warnings, one line for all unknown keys and
 // one for all keys of unimplemented features.
 func (l *loader) collectWarnings() []string {
-	out := slices.Clone(l.warnings)
+	out := append(slices.Clone(l.warnings), l.cfg.Warnings()...)
 	if len(l.unsupported) > 0 {
 		out = append(out, "config: ignoring keys of features Herald does not "+
 			"implement: "+strings.Join(uniqueSorted(l.unsupported), ", "))

@@ -24,6 +24,20 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Warnings lists settings that are valid but weaken the server, for the
+// operator to see once at startup. [Load] returns them with its own
+// warnings.
+func (c *Config) Warnings() []string {
+	var out []string
+	// config.md §1.11: the lone "*" pattern lets every origin in, so any
+	// web page can open connections with its visitors' cookies.
+	if slices.Contains(c.Client.AllowedOrigins, "*") {
+		out = append(out, `config: client.allowed_origins contains "*": `+
+			"browser connections from every origin are allowed")
+	}
+	return out
+}
+
 func invalid(key, format string, args ...any) error {
 	return &keyError{key: key, msg: fmt.Sprintf(format, args...)}
 }

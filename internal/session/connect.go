@@ -215,7 +215,9 @@ func (s *Session) fillConnectResult(res *protocol.ConnectResult, creds *credenti
 		res.Expires = true
 		res.TTL = ttlUntil(creds.expireAt)
 	}
-	if cfg.PingInterval > 0 {
+	// In frame ping mode the transport pings, and clients must not run a
+	// ping timer of their own (client-protocol.md §8).
+	if cfg.PingInterval > 0 && !s.framePing {
 		res.Ping = uint32(cfg.PingInterval / time.Second)
 		res.Pong = cfg.PongTimeout > 0
 	}

@@ -30,6 +30,9 @@ type conn struct {
 	binary bool
 	cfg    *Config
 	sess   *session.Session
+	// framePing is set when the client asked for WebSocket ping frames
+	// instead of protocol pings (cf_ws_frame_ping_pong=true).
+	framePing bool
 
 	hdr [ws.MaxHeaderSize - 2]byte
 
@@ -137,6 +140,10 @@ func (c *conn) readMessage() ([]byte, error) {
 		if !h.Masked {
 			c.closeWith(ws.StatusProtocolError, "client frames must be masked")
 			return nil, errors.New("websocket: unmasked client frame")
+		}
+		if c.framePing {
+			// A pong, or any other frame, shows the client is alive.
+			c.sess.Heard()
 		}
 		if h.OpCode.IsControl() {
 			if err := c.handleControl(h); err != nil {
@@ -281,14 +288,18 @@ func putVectors(v *vectors) {
 	vectorPool.Put(v)
 }
 
-// NativePing sends a WebSocket ping frame, for protocol v1 clients. It
-// skips the ping when a write is in progress: data is flowing anyway.
-func (c *conn) NativePing() {
+// NativePing sends a WebSocket ping frame, for protocol v1 clients and
+// clients in frame ping mode. It skips the ping, and reports false, when a
+// write is in progress: the wheel goroutine that calls it must not wait on
+// one slow socket. A failed write still counts as a ping sent, so that the
+// pong check closes the connection.
+func (c *conn) NativePing() bool {
 	if c.closing.Load() || !c.wmu.TryLock() {
-		return
+		return false
 	}
 	defer c.wmu.Unlock()
 	_ = c.writeFrameLocked(ws.OpPing, nil)
+	return true
 }
 
 // putHeader appends the encoding of an unmasked server frame header.

@@ -73,6 +73,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	q := r.URL.Query()
+	version, ok := forcedVersion(q.Get("cf_protocol_version"))
+	if !ok {
+		http.Error(w, "Bad Request", http.StatusBadRequest)
+		return
+	}
 	binary := q.Get("format") == "protobuf" || q.Get("cf_protocol") == "protobuf"
 	up := ws.HTTPUpgrader{
 		Timeout: 5 * time.Second,
@@ -96,11 +101,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(netConn, rw.Reader, binary, &h.cfg)
 	headers := proxy.CaptureHeaders(r.Header, h.cfg.ProxyHeaders)
 	c.sess = h.cfg.Sessions.New(c, binary, headers)
-	switch q.Get("cf_protocol_version") {
-	case "v1":
-		c.sess.ForceVersion(protocol.Version1)
-	case "v2":
-		c.sess.ForceVersion(protocol.Version2)
+	if q.Get("cf_ws_frame_ping_pong") == "true" {
+		c.framePing = true
+		c.sess.UseFramePing()
+	}
+	if version != protocol.VersionUnknown {
+		c.sess.ForceVersion(version)
 	}
 	// The reader gets a goroutine of its own so that ServeHTTP returns:
 	// net/http then drops what it keeps for the request while its handler
@@ -108,4 +114,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// in its serve loop), which would otherwise stay pinned by every idle
 	// connection. The goroutine ends when the connection closes.
 	go c.readLoop()
+}
+
+// forcedVersion reads the cf_protocol_version query parameter: without it
+// the session detects the version from the first command. An unknown value
+// is refused, as Centrifugo v4 refused it (legacy-protocol-v1.md §5), so
+// that a typo does not go unnoticed behind the detection.
+func forcedVersion(v string) (protocol.Version, bool) {
+	switch v {
+	case "":
+		return protocol.VersionUnknown, true
+	case "v1":
+		return protocol.Version1, true
+	case "v2":
+		return protocol.Version2, true
+	}
+	return protocol.VersionUnknown, false
 }

@@ -40,6 +40,34 @@ type testServer struct {
 // which may be nil.
 func newServer(t *testing.T, tune func(*Config)) *testServer {
 	t.Helper()
+	return newServerWith(t, nil, tune)
+}
+
+// newTimedServer is [newServer] with the session manager's timing wheel
+// running, pinging every interval and waiting pongTimeout for answers.
+func newTimedServer(t *testing.T, interval, pongTimeout time.Duration) *testServer {
+	t.Helper()
+	srv := newServerWith(t, func(c *session.Config) {
+		c.PingInterval, c.PongTimeout = interval, pongTimeout
+	}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.sessions.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return srv
+}
+
+// newServerWith is [newServer] with the session config also adjusted, by
+// tuneSessions when it is not nil.
+func newServerWith(t *testing.T, tuneSessions func(*session.Config),
+	tune func(*Config)) *testServer {
+	t.Helper()
 	rules, err := channel.NewRules(channel.Config{WithoutNamespace: channel.Options{
 		AllowSubscribeForClient: true, AllowSubscribeForAnonymous: true,
 		AllowPublishForClient: true, AllowPublishForAnonymous: true,
@@ -57,10 +85,14 @@ func newServer(t *testing.T, tune func(*Config)) *testServer {
 	if err := n.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	m := session.NewManager(session.Config{
+	sc := session.Config{
 		Node: n, Rules: rules, Logger: discardLogger, AllowAnonymous: true,
 		PingInterval: 25 * time.Second, PongTimeout: 8 * time.Second,
-	})
+	}
+	if tuneSessions != nil {
+		tuneSessions(&sc)
+	}
+	m := session.NewManager(sc)
 	cfg := Config{
 		Sessions: m, Origins: transport.NewOriginChecker(nil), Logger: discardLogger,
 	}
