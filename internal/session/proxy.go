@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/internal/auth"
@@ -135,13 +136,13 @@ func (s *Session) proxyConnect(ctx context.Context, req *protocol.ConnectRequest
 }
 
 // inBackground runs a backend refresh off the timing wheel's goroutine,
-// one at a time per session.
-func (s *Session) inBackground(fn func()) {
-	if !s.refreshing.CompareAndSwap(false, true) {
+// unless the one that busy marks is still in flight.
+func (s *Session) inBackground(busy *atomic.Bool, fn func()) {
+	if !busy.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
-		defer s.refreshing.Store(false)
+		defer busy.Store(false)
 		fn()
 	}()
 }

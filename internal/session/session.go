@@ -113,9 +113,12 @@ type Session struct {
 	expireAt int64
 	subs     map[string]*subscription
 
-	// refreshing is set while a backend refresh of the connection or of
-	// a subscription is in flight, so the wheel does not start another.
-	refreshing atomic.Bool
+	// refreshing is set while a backend refresh of the connection is in
+	// flight, subRefreshing while one of its subscriptions' is, so the
+	// wheel does not start another of the same kind. The two are apart:
+	// one must not starve the other when both fall due together.
+	refreshing    atomic.Bool
+	subRefreshing atomic.Bool
 
 	// pingAt is the UnixNano time of the last ping not answered yet.
 	pingAt atomic.Int64
@@ -422,7 +425,7 @@ func (s *Session) onWheel(now time.Time) {
 
 	if expireAt > 0 && now.Unix() >= expireAt {
 		if s.m.cfg.Proxies.Refresh != nil {
-			s.inBackground(s.proxyRefresh)
+			s.inBackground(&s.refreshing, s.proxyRefresh)
 		} else if now.After(time.Unix(expireAt, 0).Add(s.m.cfg.ExpiredCloseDelay)) {
 			s.Disconnect(protocol.DisconnectExpired)
 			return
@@ -434,7 +437,7 @@ func (s *Session) onWheel(now time.Time) {
 		}
 	}
 	if len(due) > 0 {
-		s.inBackground(func() { s.proxySubRefresh(due) })
+		s.inBackground(&s.subRefreshing, func() { s.proxySubRefresh(due) })
 	}
 	switch {
 	case s.m.cfg.PingInterval <= 0:
