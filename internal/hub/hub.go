@@ -13,6 +13,7 @@ package hub
 import (
 	"encoding/json"
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"unicode/utf8"
 
@@ -50,6 +51,8 @@ type Hub struct {
 	shards   [numShards]shard
 	// patch computes fossil deltas; tests count its calls.
 	patch func(prev, next []byte) []byte
+	// workers is how many goroutines deliver to a large channel.
+	workers int
 }
 
 const numShards = 64
@@ -78,7 +81,8 @@ func New(encoders []Encoder) *Hub {
 	if len(encoders) > MaxVariants {
 		panic("hub: too many variants")
 	}
-	h := &Hub{seed: maphash.MakeSeed(), encoders: encoders, patch: delta.Patch}
+	h := &Hub{seed: maphash.MakeSeed(), encoders: encoders, patch: delta.Patch,
+		workers: runtime.GOMAXPROCS(0)}
 	for i := range h.shards {
 		h.shards[i].channels = make(map[string]*channelSubs)
 	}
@@ -321,6 +325,9 @@ func (h *Hub) BroadcastPublication(ch string, pub *protocol.Publication,
 		if isDelta && cs.hasPrev {
 			p.d.prev = cs.prev
 		}
+	} else if len(cs.subs) >= parallelMin && h.workers > 1 {
+		h.deliverParallel(ch, &p, cs.subs, pub, sp)
+		return
 	}
 	for _, s := range cs.subs {
 		if s.delta {
@@ -339,6 +346,47 @@ func (h *Hub) BroadcastPublication(ch string, pub *protocol.Publication,
 	if cs.deltaSubs > 0 {
 		cs.prev, cs.hasPrev = pub.Data, true
 	}
+}
+
+// parallelMin is the subscriber count from which a publication is
+// delivered by several goroutines. Deliveries write to sockets inline when
+// a connection's queue is idle, so one goroutine walking a large channel
+// would leave the other cores idle and the last subscriber waiting for
+// every write before its own; below this count the goroutines would cost
+// more than they save.
+const parallelMin = 1024
+
+// deliverParallel delivers a publication to subs from h.workers goroutines,
+// the caller's included, each taking one contiguous part, and returns when
+// all are done, so that publications of a channel still reach every
+// subscriber in order. Channels with delta subscribers never come here:
+// their forms are built lazily per subscriber.
+func (h *Hub) deliverParallel(ch string, p *prepared, subs []*Sub,
+	pub *protocol.Publication, sp protocol.StreamPosition) {
+	// Build every variant up front: prepared is not safe for concurrent
+	// use, and an unused variant costs one encode per publication.
+	var bytes [MaxVariants][]byte
+	for v := range h.encoders {
+		bytes[v] = p.get(uint8(v))
+	}
+	part := func(subs []*Sub) {
+		for _, s := range subs {
+			b := bytes[s.variant]
+			if b == nil {
+				s.conn.InappropriateData(ch)
+				continue
+			}
+			s.deliver(b, nil, pub, sp)
+		}
+	}
+
+	var wg sync.WaitGroup
+	n, w := len(subs), h.workers
+	for i := 1; i < w; i++ {
+		wg.Go(func() { part(subs[i*n/w : (i+1)*n/w]) })
+	}
+	part(subs[:n/w])
+	wg.Wait()
 }
 
 func (h *Hub) deliverDelta(ch string, p *prepared, s *Sub, pub *protocol.Publication,

@@ -1,10 +1,13 @@
 // Package outbound holds the per-connection queue of bytes waiting to be
 // written, with byte accounting and the slow-consumer policy.
 //
-// An idle connection costs no goroutine here: a writer goroutine is started
-// when the first message arrives and exits as soon as the queue is empty.
-// While it writes, later messages accumulate and go out together in the next
-// frame, so writes batch by load, not by timers.
+// An idle connection costs no goroutine here. A message that finds the queue
+// empty is first offered to the transport without blocking ([TryWriter]),
+// on the pushing goroutine: at low load a delivery is one system call and
+// nothing else. Only when the transport cannot take it at once is a writer
+// goroutine started; it exits as soon as the queue is empty. While it
+// writes, later messages accumulate and go out together in the next frame,
+// so writes batch by load, not by timers.
 package outbound
 
 import (
@@ -14,6 +17,32 @@ import (
 // Writer writes one batch of queued messages as one transport frame.
 type Writer interface {
 	WriteBatch(items [][]byte) error
+}
+
+// TryResult is the outcome of [TryWriter.TryWrite].
+type TryResult int
+
+const (
+	// TryRefused means nothing was written; the message is still the
+	// caller's to queue.
+	TryRefused TryResult = iota
+	// TryWritten means the whole message went out.
+	TryWritten
+	// TryPartial means part of the message went out and the writer holds
+	// the rest, which it writes before anything else: on [TryWriter.Flush]
+	// or on the next WriteBatch.
+	TryPartial
+)
+
+// TryWriter is a Writer that can also write one message without blocking.
+// TryWrite must never wait for the peer: it runs on broadcasting goroutines
+// that serve every other subscriber of a channel.
+type TryWriter interface {
+	Writer
+	TryWrite(b []byte) (TryResult, error)
+	// Flush writes what a TryPartial left behind, blocking as WriteBatch
+	// does.
+	Flush() error
 }
 
 // Config tunes a Queue.
@@ -34,6 +63,7 @@ type Config struct {
 // copies or modifies them.
 type Queue struct {
 	w   Writer
+	tw  TryWriter // w, when it can write without blocking
 	cfg Config
 
 	// mu guards the fields below.
@@ -45,11 +75,14 @@ type Queue struct {
 	closing  bool
 	done     bool
 	overflow bool
+	flush    bool // a TryPartial left bytes in the writer
 }
 
-// New returns an empty queue writing to w.
+// New returns an empty queue writing to w. When w is a [TryWriter], a
+// message that finds the queue idle is written on the pushing goroutine.
 func New(w Writer, cfg Config) *Queue {
-	return &Queue{w: w, cfg: cfg}
+	tw, _ := w.(TryWriter)
+	return &Queue{w: w, tw: tw, cfg: cfg}
 }
 
 // Push appends b and makes sure a writer is running. It reports false when
@@ -69,16 +102,74 @@ func (q *Queue) Push(b []byte) bool {
 		}
 		return false
 	}
-	q.items = append(q.items, b)
-	q.size += len(b)
-	start := !q.writing
+	if q.writing {
+		q.items = append(q.items, b)
+		q.size += len(b)
+		q.mu.Unlock()
+		return true
+	}
+	// No writer runs, so nothing is queued: b is next on the wire.
 	q.writing = true
+	if q.tw == nil {
+		q.items = append(q.items, b)
+		q.size += len(b)
+		q.mu.Unlock()
+		go q.drain()
+		return true
+	}
 	q.mu.Unlock()
 
-	if start {
-		go q.drain()
-	}
+	q.tryWrite(b)
 	return true
+}
+
+// tryWrite offers b to the transport while this goroutine holds the writer
+// role, and hands over to a writer goroutine for whatever is left: the rest
+// of b, or messages pushed meanwhile.
+func (q *Queue) tryWrite(b []byte) {
+	res, err := q.tw.TryWrite(b)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+
+	q.mu.Lock()
+	if q.done {
+		q.writing = false
+		q.mu.Unlock()
+		return
+	}
+	switch res {
+	case TryWritten:
+		if len(q.items) == 0 && !q.closing {
+			q.writing = false
+			q.mu.Unlock()
+			return
+		}
+	case TryPartial:
+		q.flush = true
+	default:
+		// b goes first: anything pushed meanwhile came after it.
+		q.items = append(q.items, nil)
+		copy(q.items[1:], q.items)
+		q.items[0] = b
+		q.size += len(b)
+	}
+	q.mu.Unlock()
+	go q.drain()
+}
+
+// fail stops the queue after a write error and reports it once.
+func (q *Queue) fail(err error) {
+	q.mu.Lock()
+	q.done = true
+	q.writing = false
+	q.items = nil
+	q.size = 0
+	q.mu.Unlock()
+	if q.cfg.OnWriteError != nil {
+		q.cfg.OnWriteError(err)
+	}
 }
 
 // Close stops accepting messages. The writer finishes what is queued and
@@ -123,6 +214,15 @@ func (q *Queue) drain() {
 			q.mu.Unlock()
 			return
 		}
+		if q.flush {
+			q.flush = false
+			q.mu.Unlock()
+			if err := q.tw.Flush(); err != nil {
+				q.fail(err)
+				return
+			}
+			continue
+		}
 		batch := q.items
 		if len(batch) == 0 {
 			q.writing = false
@@ -146,19 +246,13 @@ func (q *Queue) drain() {
 		err := q.w.WriteBatch(batch)
 		clear(batch)
 
+		if err != nil {
+			q.fail(err)
+			return
+		}
 		q.mu.Lock()
 		if q.spare == nil && cap(batch) <= 1024 {
 			q.spare = batch[:0]
-		}
-		if err != nil {
-			q.done = true
-			q.writing = false
-			q.items = nil
-			q.mu.Unlock()
-			if q.cfg.OnWriteError != nil {
-				q.cfg.OnWriteError(err)
-			}
-			return
 		}
 		q.mu.Unlock()
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -26,6 +27,7 @@ var newline = []byte{'\n'}
 // allocated for that frame only.
 type conn struct {
 	nc     net.Conn
+	raw    syscall.RawConn // nc's socket, for non-blocking writes; may be nil
 	r      io.Reader
 	binary bool
 	cfg    *Config
@@ -37,13 +39,14 @@ type conn struct {
 	hdr [ws.MaxHeaderSize - 2]byte
 
 	// wmu serialises frame writes from the queue writer, control replies
-	// and the close frame.
+	// and the close frame, and guards tail.
 	wmu     sync.Mutex
+	tail    net.Buffers // the unwritten rest of a partial TryWrite
 	closing atomic.Bool
 }
 
 func newConn(nc net.Conn, br *bufio.Reader, binary bool, cfg *Config) *conn {
-	c := &conn{nc: nc, r: nc, binary: binary, cfg: cfg}
+	c := &conn{nc: nc, raw: rawConn(nc), r: nc, binary: binary, cfg: cfg}
 	if br != nil && br.Buffered() > 0 {
 		// Bytes the client sent right behind its handshake sit in the
 		// HTTP server's reader; drain them before reading the socket.
@@ -84,7 +87,7 @@ func (c *conn) readLoop() {
 		if msg == nil {
 			continue
 		}
-		ok := c.sess.HandleFrame(msg)
+		ok := c.handleFrame(msg)
 		// Decoded commands never point into the frame, so the buffer can go
 		// back to the pool as soon as the frame is handled.
 		putBuffer(msg)
@@ -95,6 +98,43 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
+}
+
+// handleFrame hands msg to the session on a short-lived goroutine and waits
+// for it. Handling a command can go deep (token verification, decoding,
+// subscribing); on the reader's own stack that depth would stay allocated
+// for the rest of the connection's life, because a reader parked in a read
+// uses too much of a grown stack for the runtime to shrink it again. A
+// helper's stack is freed when it ends, so an idle connection keeps the
+// smallest stack the runtime has (2 KiB instead of 4 KiB or more). The
+// reader waits, so commands are still handled one frame at a time.
+func (c *conn) handleFrame(msg []byte) bool {
+	f := frameCallPool.Get().(*frameCall)
+	f.c, f.msg = c, msg
+	go f.run()
+	<-f.done
+	ok := f.ok
+	f.c, f.msg = nil, nil
+	frameCallPool.Put(f)
+	return ok
+}
+
+// frameCall is one frame handed to a helper goroutine; pooled with its
+// channel so that a frame costs a goroutine and no allocation.
+type frameCall struct {
+	c    *conn
+	msg  []byte
+	ok   bool
+	done chan struct{}
+}
+
+var frameCallPool = sync.Pool{New: func() any {
+	return &frameCall{done: make(chan struct{}, 1)}
+}}
+
+func (f *frameCall) run() {
+	f.ok = f.c.sess.HandleFrame(f.msg)
+	f.done <- struct{}{}
 }
 
 var errTooLarge = errors.New("websocket: message too large")
@@ -254,11 +294,12 @@ func (c *conn) WriteBatch(items [][]byte) error {
 	if c.closing.Load() {
 		return net.ErrClosed
 	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	if err := c.flushTailLocked(); err != nil {
+		return err
+	}
 	// WriteTo consumes the slice it is called on, so it gets a copy.
 	v.out = v.all
-	_, err := v.out.WriteTo(c.nc)
-	return err
+	return c.blockingWriteLocked(&v.out)
 }
 
 // vectors is the scratch space of one frame write: the frame header and the
@@ -268,6 +309,7 @@ type vectors struct {
 	hdr [ws.MaxHeaderSize]byte
 	all net.Buffers
 	out net.Buffers
+	raw rawWriter
 }
 
 // maxPooledVectors bounds the buffer lists kept for reuse.
@@ -298,6 +340,11 @@ func (c *conn) NativePing() bool {
 		return false
 	}
 	defer c.wmu.Unlock()
+	if c.tail != nil {
+		// The rest of a frame is waiting for the writer: writing it here
+		// could block the wheel on a full socket.
+		return false
+	}
 	_ = c.writeFrameLocked(ws.OpPing, nil)
 	return true
 }
@@ -321,12 +368,13 @@ func putHeader(dst []byte, h ws.Header) []byte {
 }
 
 func (c *conn) writeFrameLocked(op ws.OpCode, p []byte) error {
+	if err := c.flushTailLocked(); err != nil {
+		return err
+	}
 	var hdr [ws.MaxHeaderSize]byte
 	hb := putHeader(hdr[:0], ws.Header{Fin: true, OpCode: op, Length: int64(len(p))})
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	bufs := net.Buffers{hb, p}
-	_, err := bufs.WriteTo(c.nc)
-	return err
+	return c.blockingWriteLocked(&bufs)
 }
 
 // Close implements session.Transport. A close frame carries the disconnect
