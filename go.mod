@@ -10,6 +10,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/pelletier/go-toml/v2 v2.4.3
+	github.com/redis/rueidis v1.0.80
 	github.com/shadowspore/fossil-delta v0.0.0-20241213113458-1d797d70cbe3
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
@@ -18,4 +19,5 @@ require (
 require (
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/jpillora/backoff v1.0.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 )

@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/engine"
 	"github.com/heraldhq/herald/internal/engine/memory"
+	"github.com/heraldhq/herald/internal/engine/redis"
 	"github.com/heraldhq/herald/internal/hub"
 	"github.com/heraldhq/herald/internal/node"
 	"github.com/heraldhq/herald/internal/session"
@@ -37,6 +38,9 @@ type App struct {
 
 	broker   engine.Broker
 	presence engine.PresenceManager
+	// shards are the Redis connections of the redis engine, nil otherwise;
+	// they outlive the broker and presence manager that use them.
+	shards   *redis.Shards
 	node     *node.Node
 	sessions *session.Manager
 	proxies  *proxySet
@@ -63,6 +67,13 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 	if err := a.newEngines(); err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		// Nothing has started yet: only the connections need closing.
+		if !ok && a.shards != nil {
+			a.shards.Close()
+		}
+	}()
 
 	h := hub.New(session.Encoders())
 	a.node = node.New(node.Config{
@@ -81,6 +92,7 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 	scfg := sessionConfig(cfg, a.node, rules, verifier, logger)
 	scfg.Proxies = proxies
 	a.sessions = session.NewManager(scfg)
+	ok = true
 	return a, nil
 }
 
@@ -90,9 +102,42 @@ func (a *App) newEngines() error {
 		a.broker = memory.NewBroker(memory.Config{})
 		a.presence = memory.NewPresenceManager(memory.Config{})
 		return nil
+	case "redis":
+		return a.newRedisEngine()
 	default:
 		return fmt.Errorf("app: engine %q is not available in this build", t)
 	}
+}
+
+// newRedisEngine connects to the engine.redis shards and builds the broker
+// and presence manager on them. The connection is checked here, so that a
+// node with an unreachable Redis fails at start rather than on first use.
+func (a *App) newRedisEngine() error {
+	rc := a.cfg.Engine.Redis
+	// Connect dials each shard (bounded by the connect timeout) and pings
+	// it (bounded by ctx): allow both for every shard.
+	n := max(len(rc.Address), 1)
+	timeout := time.Duration(n) * (rc.ConnectTimeout + rc.IOTimeout)
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	shards, err := redis.Connect(ctx, rc.Redis)
+	if err != nil {
+		return fmt.Errorf("app: redis engine: %w", err)
+	}
+	a.shards = shards
+	a.broker = redis.NewBroker(shards, redis.BrokerConfig{
+		Prefix: rc.Prefix,
+		Logger: a.logger,
+	})
+	a.presence = redis.NewPresenceManager(shards, redis.PresenceConfig{
+		Prefix: rc.Prefix,
+		TTL:    rc.PresenceTTL,
+	})
+	a.log.Info("redis engine", "shards", len(shards.All()), "prefix", rc.Prefix)
+	return nil
 }
 
 // NewVerifier builds the connection token verifier from config; it returns
@@ -312,5 +357,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.proxies.close()
 	err = errors.Join(err, a.broker.Close(ctx), a.presence.Close(ctx))
+	if a.shards != nil {
+		a.shards.Close()
+	}
 	return err
 }

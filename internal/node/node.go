@@ -94,8 +94,11 @@ func (n *Node) HandleLeave(ch string, info *protocol.ClientInfo) {
 	n.cfg.Hub.BroadcastLeave(ch, info)
 }
 
-// HandleControl implements [engine.EventHandler]. A single node has no
-// peers; multi-node control messages arrive with the distributed engines.
+// HandleControl implements [engine.EventHandler]. The Redis broker
+// delivers control messages between nodes, but nothing sends any yet.
+//
+// TODO(issue 7): node announcements for info, and cluster-wide disconnect,
+// unsubscribe, subscribe and refresh for the server API, travel here.
 func (n *Node) HandleControl(data []byte) {}
 
 // AddSub registers s with the hub and, for the channel's first subscriber

@@ -2,11 +2,6 @@ package proxy
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/base64"
-	"errors"
-	"os"
-	"strings"
 
 	"github.com/heraldhq/herald/internal/config"
 )
@@ -15,60 +10,5 @@ import (
 // returns nil when TLS is not enabled, which keeps Go's defaults (system
 // roots) for https endpoints.
 func clientTLS(tc config.TLS) (*tls.Config, error) {
-	if !tc.Enabled {
-		return nil, nil
-	}
-	cfg := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         tc.ServerName,
-		InsecureSkipVerify: tc.InsecureSkipVerify,
-	}
-	if tc.ServerCAPEM != "" {
-		pem, err := loadPEM(tc.ServerCAPEM)
-		if err != nil {
-			return nil, errors.New("server_ca_pem: " + err.Error())
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("server_ca_pem: no certificate found")
-		}
-		cfg.RootCAs = pool
-	}
-	if tc.CertPEM != "" || tc.KeyPEM != "" {
-		cert, err := loadKeyPair(tc.CertPEM, tc.KeyPEM)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}
-
-// loadKeyPair loads the client certificate Herald presents to the backend.
-func loadKeyPair(certPEM, keyPEM string) (tls.Certificate, error) {
-	c, err := loadPEM(certPEM)
-	if err != nil {
-		return tls.Certificate{}, errors.New("cert_pem: " + err.Error())
-	}
-	k, err := loadPEM(keyPEM)
-	if err != nil {
-		return tls.Certificate{}, errors.New("key_pem: " + err.Error())
-	}
-	return tls.X509KeyPair(c, k)
-}
-
-// loadPEM accepts the three forms the configuration allows for a PEM
-// setting: the PEM text itself, its base64 encoding, or a file path.
-func loadPEM(v string) ([]byte, error) {
-	if v == "" {
-		return nil, errors.New("empty")
-	}
-	if strings.Contains(v, "-----BEGIN") {
-		return []byte(v), nil
-	}
-	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v)); err == nil &&
-		strings.Contains(string(b), "-----BEGIN") {
-		return b, nil
-	}
-	return os.ReadFile(v)
+	return config.ClientTLS(tc)
 }

@@ -1,0 +1,214 @@
+package redis
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/heraldhq/herald/internal/protocol"
+)
+
+// PUB/SUB messages between nodes start with one kind byte. A publication
+// continues with "offset:epoch:" in ASCII, written by the publish script
+// which alone knows them, then the publication body; join and leave carry a
+// client info body; control carries the caller's bytes as they are.
+//
+// Bodies are protobuf wire format without a schema file:
+//
+//	publication: 1 data, 2 info (client info), 3 tag (1 key, 2 value),
+//	             4 time, 5 delta
+//	client info: 1 user, 2 client, 3 conn info, 4 chan info
+//
+// Streams store the publication body alone; the offset is the entry ID.
+const (
+	kindPublication = 'p'
+	// kindDelta is a publication published with PublishOptions.Delta.
+	kindDelta   = 'd'
+	kindJoin    = 'j'
+	kindLeave   = 'l'
+	kindControl = 'c'
+)
+
+// errMalformed reports a PUB/SUB message or stream entry Herald cannot read.
+var errMalformed = errors.New("redis: malformed message")
+
+// encodePublication returns the body of pub; Offset is not part of it.
+func encodePublication(pub *protocol.Publication) []byte {
+	b := make([]byte, 0, len(pub.Data)+16)
+	if len(pub.Data) > 0 {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendBytes(b, pub.Data)
+	}
+	if pub.Info != nil {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendBytes(b, encodeClientInfo(pub.Info))
+	}
+	for k, v := range pub.Tags {
+		var kv []byte
+		kv = protowire.AppendTag(kv, 1, protowire.BytesType)
+		kv = protowire.AppendString(kv, k)
+		kv = protowire.AppendTag(kv, 2, protowire.BytesType)
+		kv = protowire.AppendString(kv, v)
+		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendBytes(b, kv)
+	}
+	if pub.Time != 0 {
+		b = protowire.AppendTag(b, 4, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(pub.Time))
+	}
+	if pub.Delta {
+		b = protowire.AppendTag(b, 5, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
+	return b
+}
+
+// decodePublication reads a publication body.
+func decodePublication(b []byte) (*protocol.Publication, error) {
+	pub := &protocol.Publication{}
+	err := eachField(b, func(num protowire.Number, v []byte, n uint64) error {
+		switch num {
+		case 1:
+			pub.Data = protocol.Raw(v)
+		case 2:
+			info, err := decodeClientInfo(v)
+			if err != nil {
+				return err
+			}
+			pub.Info = info
+		case 3:
+			return decodeTag(pub, v)
+		case 4:
+			pub.Time = int64(n)
+		case 5:
+			pub.Delta = n != 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pub, nil
+}
+
+func decodeTag(pub *protocol.Publication, b []byte) error {
+	var k, v string
+	err := eachField(b, func(num protowire.Number, f []byte, _ uint64) error {
+		switch num {
+		case 1:
+			k = string(f)
+		case 2:
+			v = string(f)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if pub.Tags == nil {
+		pub.Tags = make(map[string]string)
+	}
+	pub.Tags[k] = v
+	return nil
+}
+
+// encodeClientInfo returns the body of info.
+func encodeClientInfo(info *protocol.ClientInfo) []byte {
+	var b []byte
+	for i, f := range [][]byte{[]byte(info.User), []byte(info.Client),
+		info.ConnInfo, info.ChanInfo} {
+		if len(f) == 0 {
+			continue
+		}
+		b = protowire.AppendTag(b, protowire.Number(i+1), protowire.BytesType)
+		b = protowire.AppendBytes(b, f)
+	}
+	return b
+}
+
+// decodeClientInfo reads a client info body.
+func decodeClientInfo(b []byte) (*protocol.ClientInfo, error) {
+	info := &protocol.ClientInfo{}
+	err := eachField(b, func(num protowire.Number, v []byte, _ uint64) error {
+		switch num {
+		case 1:
+			info.User = string(v)
+		case 2:
+			info.Client = string(v)
+		case 3:
+			info.ConnInfo = protocol.Raw(v)
+		case 4:
+			info.ChanInfo = protocol.Raw(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// eachField calls fn for every field of b with the field's bytes (length
+// delimited) or value (varint). Unknown wire types are skipped, so a newer
+// node may add fields.
+func eachField(b []byte, fn func(protowire.Number, []byte, uint64) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errMalformed
+		}
+		b = b[n:]
+
+		var v []byte
+		var x uint64
+		switch typ {
+		case protowire.BytesType:
+			v, n = protowire.ConsumeBytes(b)
+		case protowire.VarintType:
+			x, n = protowire.ConsumeVarint(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return errMalformed
+		}
+		b = b[n:]
+		if err := fn(num, v, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parsePosition reads "offset:epoch", as the publish script returns it.
+func parsePosition(s string) (protocol.StreamPosition, error) {
+	off, epoch, ok := strings.Cut(s, ":")
+	if !ok {
+		return protocol.StreamPosition{}, errMalformed
+	}
+	n, err := strconv.ParseUint(off, 10, 64)
+	if err != nil {
+		return protocol.StreamPosition{}, errMalformed
+	}
+	return protocol.StreamPosition{Offset: n, Epoch: epoch}, nil
+}
+
+// splitPublication splits a PUB/SUB publication after its kind byte into
+// its position and body.
+func splitPublication(s string) (protocol.StreamPosition, string, error) {
+	off, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return protocol.StreamPosition{}, "", errMalformed
+	}
+	epoch, body, ok := strings.Cut(rest, ":")
+	if !ok {
+		return protocol.StreamPosition{}, "", errMalformed
+	}
+	n, err := strconv.ParseUint(off, 10, 64)
+	if err != nil {
+		return protocol.StreamPosition{}, "", errMalformed
+	}
+	return protocol.StreamPosition{Offset: n, Epoch: epoch}, body, nil
+}
