@@ -306,10 +306,15 @@ func TestServeBadConfig(t *testing.T) {
 			return []string{"-c",
 				writeFile(t, "c.json", `{"client":{"ping_interval":"bogus"}}`)}
 		}, "client.ping_interval"},
-		{"engine not in this build", func(t *testing.T) []string {
+		{"engine Herald does not have", func(t *testing.T) []string {
 			return []string{"serve", "-c",
-				writeFile(t, "c.json", `{"engine":{"type":"redis"}}`)}
-		}, "not available"},
+				writeFile(t, "c.json", `{"engine":{"type":"tarantool"}}`)}
+		}, "not supported"},
+		{"redis unreachable", func(t *testing.T) []string {
+			return []string{"serve", "-c", writeFile(t, "c.json",
+				`{"engine":{"type":"redis","redis":{"address":["127.0.0.1:1"],`+
+					`"connect_timeout":"200ms"}}}`)}
+		}, "redis engine"},
 		{"unknown flag", func(*testing.T) []string {
 			return []string{"serve", "-no-such-flag"}
 		}, "no-such-flag"},
