@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/heraldhq/herald/internal/protocol"
@@ -120,4 +121,23 @@ type PresenceManager interface {
 	PresenceStats(ctx context.Context, ch string) (PresenceStats, error)
 	// Close releases the manager's resources.
 	Close(ctx context.Context) error
+}
+
+// epochAlphabet is URL-safe, so that an epoch never needs escaping in JSON,
+// query strings or Redis keys, and has no ':', which separates the parts of
+// a position in the Redis engine's replies and messages.
+const epochAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// NewEpoch returns a new stream epoch: 8 random characters (48 bits).
+// Epochs only need to differ from the earlier generations of one channel;
+// math/rand/v2's global generator is seeded from the OS and safe for
+// concurrent use.
+func NewEpoch() string {
+	var b [8]byte
+	r := rand.Uint64()
+	for i := range b {
+		b[i] = epochAlphabet[r&63]
+		r >>= 6
+	}
+	return string(b[:])
 }

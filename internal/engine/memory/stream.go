@@ -1,9 +1,9 @@
 package memory
 
 import (
-	"math/rand/v2"
 	"time"
 
+	"github.com/heraldhq/herald/internal/engine"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -36,24 +36,7 @@ type stream struct {
 const minRing = 4
 
 func newStream() *stream {
-	return &stream{epoch: newEpoch()}
-}
-
-// epochAlphabet is URL-safe so that an epoch never needs escaping in JSON,
-// query strings or Redis keys.
-const epochAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-// newEpoch returns 8 random characters (48 bits). Epochs only need to differ
-// from the previous generations of one channel, and math/rand/v2's global
-// generator is seeded from the OS and safe for concurrent use.
-func newEpoch() string {
-	var b [8]byte
-	r := rand.Uint64()
-	for i := range b {
-		b[i] = epochAlphabet[r&63]
-		r >>= 6
-	}
-	return string(b[:])
+	return &stream{epoch: engine.NewEpoch()}
 }
 
 // position is the stream's current top.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -216,7 +215,7 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 
 	args := []string{
 		b.pubsubChannel(ch), kind, string(body),
-		"0", "0", millis(opts.HistoryMetaTTL), "0", newEpoch(),
+		"0", "0", millis(opts.HistoryMetaTTL), "0", engine.NewEpoch(),
 	}
 	if withHistory {
 		args[3] = strconv.Itoa(opts.HistorySize)
@@ -314,7 +313,7 @@ func (b *Broker) History(ctx context.Context, ch string, opts engine.HistoryOpti
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 
-	args := []string{newEpoch(), millis(opts.MetaTTL), "0", "0", "", "-1", "0"}
+	args := []string{engine.NewEpoch(), millis(opts.MetaTTL), "0", "0", "", "-1", "0"}
 	if opts.Since != nil {
 		args[2] = "1"
 		args[3] = strconv.FormatUint(opts.Since.Offset, 10)
@@ -421,21 +420,4 @@ func millis(d time.Duration) string {
 		return "0"
 	}
 	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
-}
-
-// epochAlphabet is URL-safe and excludes ':', the separator of positions in
-// script replies and PUB/SUB messages.
-const epochAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-// newEpoch returns 8 random characters. The script keeps it only when the
-// channel has no epoch yet, so most are thrown away; that costs less than a
-// second round trip.
-func newEpoch() string {
-	var b [8]byte
-	r := rand.Uint64()
-	for i := range b {
-		b[i] = epochAlphabet[r&63]
-		r >>= 6
-	}
-	return string(b[:])
 }
