@@ -145,13 +145,13 @@ func (h *Handler) channels(_ context.Context, r *channelsRequest) (result,
 	return out, nil
 }
 
-// info describes this node. Herald has no node survey yet, so a cluster
-// reports the node that answered.
+// info describes the live nodes of the cluster: this one first, counted
+// now, then the others as they last announced themselves, by name.
 func (h *Handler) info(context.Context, *infoRequest) (result, *protocol.Error) {
 	n := h.cfg.Node
 	numChannels := 0
 	n.Hub().Channels(func(string, int) { numChannels++ })
-	return infoResult{{
+	out := infoResult{{
 		uid:         n.ID(),
 		name:        n.Name(),
 		version:     n.Version(),
@@ -160,5 +160,11 @@ func (h *Handler) info(context.Context, *infoRequest) (result, *protocol.Error) 
 		numChannels: numChannels,
 		numSubs:     h.cfg.Sessions.NumSubscriptions(),
 		uptime:      int64(h.now().Sub(n.Started()) / time.Second),
-	}}, nil
+	}}
+	for _, p := range n.Peers() {
+		out = append(out, nodeInfo{uid: p.ID, name: p.Name, version: p.Version,
+			numClients: p.NumClients, numUsers: p.NumUsers,
+			numChannels: p.NumChannels, numSubs: p.NumSubs, uptime: p.Uptime})
+	}
+	return out, nil
 }

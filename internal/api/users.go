@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 
+	"github.com/heraldhq/herald/internal/node"
 	"github.com/heraldhq/herald/internal/protocol"
 	"github.com/heraldhq/herald/internal/session"
 )
@@ -14,6 +15,24 @@ import (
 
 func (t target) sessionTarget() session.Target {
 	return session.Target{User: t.user, Client: t.client, Session: t.session}
+}
+
+// command starts the node command that carries the method to the other
+// nodes.
+func (t target) command(kind node.CommandKind) node.UserCommand {
+	return node.UserCommand{Kind: kind, User: t.user, Client: t.client,
+		Session: t.session}
+}
+
+// toNodes sends cmd, already applied to this node's connections, to the
+// other nodes. It runs after the local action so that, as before, the
+// answer follows it; a node that misses the message is not waited for.
+func (h *Handler) toNodes(ctx context.Context, method string, cmd node.UserCommand) (
+	result, *protocol.Error) {
+	if err := h.cfg.Node.Broadcast(ctx, cmd); err != nil {
+		return nil, h.fail(method, err, "channel", cmd.Channel)
+	}
+	return emptyResult{}, nil
 }
 
 // subscribe subscribes the user's connections to a channel; each client is
@@ -46,7 +65,11 @@ func (h *Handler) subscribe(ctx context.Context, r *subscribeRequest) (result,
 	if err != nil {
 		return nil, h.sessionError("subscribe", err, r.channel)
 	}
-	return emptyResult{}, nil
+
+	cmd := r.command(node.CommandSubscribe)
+	cmd.Channel, cmd.Info, cmd.Data = r.channel, info, data
+	cmd.ExpireAt, cmd.Override, cmd.RecoverSince = r.expireAt, r.override, r.recoverSince
+	return h.toNodes(ctx, "subscribe", cmd)
 }
 
 // sessionError turns an error of a session operation into the API's. The
@@ -90,7 +113,7 @@ func (h *Handler) pickBytes(method, field string, raw []byte, b64 string) ([]byt
 // unsubscribe removes the user's connections from a channel. An empty
 // channel is passed on, as the reference server does; it matches no
 // subscription.
-func (h *Handler) unsubscribe(_ context.Context, r *unsubscribeRequest) (result,
+func (h *Handler) unsubscribe(ctx context.Context, r *unsubscribeRequest) (result,
 	*protocol.Error) {
 	if r.channel != "" {
 		if e := h.checkChannelName("unsubscribe", r.channel); e != nil {
@@ -101,14 +124,17 @@ func (h *Handler) unsubscribe(_ context.Context, r *unsubscribeRequest) (result,
 		}
 	}
 	h.cfg.Sessions.UnsubscribeUser(r.sessionTarget(), r.channel)
-	return emptyResult{}, nil
+
+	cmd := r.command(node.CommandUnsubscribe)
+	cmd.Channel = r.channel
+	return h.toNodes(ctx, "unsubscribe", cmd)
 }
 
 // disconnect closes the user's connections, by default with 3503 "force
 // disconnect". A custom code must be an application close code
 // (3000-4999): others cannot be sent in a WebSocket close frame or would
 // mean something else to clients.
-func (h *Handler) disconnect(_ context.Context, r *disconnectRequest) (result,
+func (h *Handler) disconnect(ctx context.Context, r *disconnectRequest) (result,
 	*protocol.Error) {
 	d := protocol.DisconnectForceNoReconnect
 	if c := r.disconnect; c != nil {
@@ -123,16 +149,22 @@ func (h *Handler) disconnect(_ context.Context, r *disconnectRequest) (result,
 		d = &protocol.Disconnect{Code: c.code, Reason: c.reason, Reconnect: reconnect}
 	}
 	h.cfg.Sessions.DisconnectUser(r.sessionTarget(), d, r.whitelist)
-	return emptyResult{}, nil
+
+	cmd := r.command(node.CommandDisconnect)
+	cmd.Disconnect, cmd.Keep = d, r.whitelist
+	return h.toNodes(ctx, "disconnect", cmd)
 }
 
 // refresh extends, expires or updates the user's connections.
-func (h *Handler) refresh(_ context.Context, r *refreshRequest) (result,
+func (h *Handler) refresh(ctx context.Context, r *refreshRequest) (result,
 	*protocol.Error) {
 	h.cfg.Sessions.RefreshUser(r.sessionTarget(), session.RefreshOptions{
 		Expired:  r.expired,
 		ExpireAt: r.expireAt,
 		Info:     r.info,
 	})
-	return emptyResult{}, nil
+
+	cmd := r.command(node.CommandRefresh)
+	cmd.Expired, cmd.ExpireAt, cmd.Info = r.expired, r.expireAt, r.info
+	return h.toNodes(ctx, "refresh", cmd)
 }

@@ -92,6 +92,7 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 	scfg := sessionConfig(cfg, a.node, rules, verifier, logger)
 	scfg.Proxies = proxies
 	a.sessions = session.NewManager(scfg)
+	a.node.SetLocal(a.sessions)
 	ok = true
 	return a, nil
 }
@@ -356,6 +357,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		time.Sleep(delay)
 	}
 	a.proxies.close()
+	// The others drop this node now rather than when its announcements
+	// lapse; the broker must still be open for that.
+	a.node.Stop(ctx)
 	err = errors.Join(err, a.broker.Close(ctx), a.presence.Close(ctx))
 	if a.shards != nil {
 		a.shards.Close()

@@ -25,6 +25,10 @@ type Config struct {
 	Presence engine.PresenceManager
 	Hub      *hub.Hub
 	Logger   *slog.Logger
+	// AnnounceInterval is how often the node tells the others about
+	// itself; zero means [DefaultAnnounceInterval]. The others forget it
+	// after three intervals without word.
+	AnnounceInterval time.Duration
 }
 
 // Node is one Herald server process's view of the cluster.
@@ -37,6 +41,8 @@ type Node struct {
 	// mu serialises broker subscribe and unsubscribe calls per node so
 	// that a channel's last unsubscribe cannot overtake its next subscribe.
 	mu sync.Mutex
+
+	cl cluster
 }
 
 // New returns a Node; call [Node.Run] before use.
@@ -44,17 +50,31 @@ func New(cfg Config) *Node {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.AnnounceInterval <= 0 {
+		cfg.AnnounceInterval = DefaultAnnounceInterval
+	}
 	return &Node{
 		cfg:     cfg,
 		id:      randomID(),
 		log:     cfg.Logger.With("component", "node"),
 		started: time.Now(),
+		cl: cluster{
+			reg:    newRegistry(announceMisses * cfg.AnnounceInterval),
+			wake:   make(chan struct{}, 1),
+			queued: make(chan struct{}, 1),
+		},
 	}
 }
 
-// Run starts delivery from the broker.
+// Run starts delivery from the broker, and the node's announcements and
+// application of other nodes' commands, which last until ctx ends or
+// [Node.Stop].
 func (n *Node) Run(ctx context.Context) error {
-	return n.cfg.Broker.Run(ctx, n)
+	if err := n.cfg.Broker.Run(ctx, n); err != nil {
+		return err
+	}
+	n.startCluster(ctx)
+	return nil
 }
 
 // ID returns the node's unique ID for this run.
@@ -93,13 +113,6 @@ func (n *Node) HandleJoin(ch string, info *protocol.ClientInfo) {
 func (n *Node) HandleLeave(ch string, info *protocol.ClientInfo) {
 	n.cfg.Hub.BroadcastLeave(ch, info)
 }
-
-// HandleControl implements [engine.EventHandler]. The Redis broker
-// delivers control messages between nodes, but nothing sends any yet.
-//
-// TODO(issue 7): node announcements for info, and cluster-wide disconnect,
-// unsubscribe, subscribe and refresh for the server API, travel here.
-func (n *Node) HandleControl(data []byte) {}
 
 // AddSub registers s with the hub and, for the channel's first subscriber
 // on this node, with the broker.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -273,6 +274,33 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+	return nil
+}
+
+// ApplyUserCommand implements [node.Local]: it applies to this node's
+// connections a server API command that another node received.
+func (m *Manager) ApplyUserCommand(ctx context.Context, c node.UserCommand) error {
+	t := Target{User: c.User, Client: c.Client, Session: c.Session}
+	switch c.Kind {
+	case node.CommandSubscribe:
+		return m.SubscribeUser(ctx, t, c.Channel, SubscribeOptions{
+			Info: c.Info, Data: c.Data, ExpireAt: c.ExpireAt,
+			Override: c.Override, RecoverSince: c.RecoverSince,
+		})
+	case node.CommandUnsubscribe:
+		m.UnsubscribeUser(t, c.Channel)
+	case node.CommandDisconnect:
+		d := c.Disconnect
+		if d == nil {
+			d = protocol.DisconnectForceNoReconnect
+		}
+		m.DisconnectUser(t, d, c.Keep)
+	case node.CommandRefresh:
+		m.RefreshUser(t, RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt,
+			Info: c.Info})
+	default:
+		return fmt.Errorf("session: unknown user command %d", c.Kind)
 	}
 	return nil
 }

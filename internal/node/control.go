@@ -1,0 +1,163 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/protocol"
+)
+
+// Control messages travel between nodes through the broker's
+// PublishControl. Each is a format version byte, a kind byte and a JSON
+// body. JSON is enough here: a few messages a second per node, and a
+// message stays readable in redis-cli while debugging a cluster. The
+// version byte lets a later format be told apart, so that nodes of mixed
+// versions drop what they cannot read instead of misreading it.
+const controlVersion byte = 1
+
+// Kinds of control message.
+const (
+	// kindAnnounce carries a node's [Info]; every node sends one each
+	// announce interval.
+	kindAnnounce byte = 1
+	// kindLeave says that a node is stopping, so that the others drop it
+	// at once rather than after its announcements lapse.
+	kindLeave byte = 2
+	// kindCommand carries a [UserCommand] for every node to apply.
+	kindCommand byte = 3
+)
+
+// errControlVersion marks a message in a format this node does not know.
+var errControlVersion = errors.New("node: unknown control message version")
+
+// Info describes a node as the info API reports it.
+type Info struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	NumClients  int    `json:"clients"`
+	NumUsers    int    `json:"users"`
+	NumSubs     int    `json:"subs"`
+	NumChannels int    `json:"channels"`
+	// Uptime is in seconds. A node sends its uptime rather than its start
+	// time so that the receivers' clocks need not agree with its own.
+	Uptime int64 `json:"uptime"`
+}
+
+// CommandKind says what a [UserCommand] does.
+type CommandKind uint8
+
+// Kinds of user command, one for each server API method that acts on a
+// user's connections.
+const (
+	CommandSubscribe CommandKind = iota + 1
+	CommandUnsubscribe
+	CommandDisconnect
+	CommandRefresh
+)
+
+// UserCommand is a server API subscribe, unsubscribe, disconnect or
+// refresh, with all its parameters, as every node applies it to its own
+// connections of the user.
+type UserCommand struct {
+	Kind CommandKind `json:"kind"`
+	// User, Client and Session select the connections, as the API's
+	// user, client and session parameters do.
+	User    string `json:"user,omitempty"`
+	Client  string `json:"client,omitempty"`
+	Session string `json:"session,omitempty"`
+	// Channel is the channel of a subscribe or unsubscribe.
+	Channel string `json:"channel,omitempty"`
+
+	// Info is the channel info of a subscribe, or the new connection
+	// info of a refresh. It has no omitempty: a refresh with empty info
+	// replaces the info, one without it leaves the info alone.
+	Info []byte `json:"info"`
+	// Data is the subscribe push data.
+	Data []byte `json:"data,omitempty"`
+	// ExpireAt is the subscription expiry of a subscribe or the
+	// connection expiry of a refresh, in Unix seconds.
+	ExpireAt     int64                    `json:"expire_at,omitempty"`
+	Override     *auth.Override           `json:"override,omitempty"`
+	RecoverSince *protocol.StreamPosition `json:"recover_since,omitempty"`
+
+	// Disconnect is what a disconnect closes connections with; Keep lists
+	// the client IDs it spares.
+	Disconnect *protocol.Disconnect `json:"disconnect,omitempty"`
+	Keep       []string             `json:"keep,omitempty"`
+
+	// Expired makes a refresh close the connections as expired.
+	Expired bool `json:"expired,omitempty"`
+}
+
+// controlBody is the JSON part of a control message. From is the sending
+// node's ID, so that a node can ignore its own messages: the broker
+// delivers them back to it too.
+type controlBody struct {
+	From    string       `json:"from"`
+	Node    *Info        `json:"node,omitempty"`
+	Command *UserCommand `json:"command,omitempty"`
+}
+
+// control is a decoded control message.
+type control struct {
+	kind byte
+	controlBody
+}
+
+// encodeControl frames a control message of kind.
+func encodeControl(kind byte, body controlBody) []byte {
+	// Marshalling these types cannot fail: they hold no channels, funcs
+	// or cyclic values.
+	js, _ := json.Marshal(body)
+	return append([]byte{controlVersion, kind}, js...)
+}
+
+// encodeAnnounce frames info as its node's announcement.
+func encodeAnnounce(info Info) []byte {
+	return encodeControl(kindAnnounce, controlBody{From: info.ID, Node: &info})
+}
+
+// encodeLeave frames the stopping of node id.
+func encodeLeave(id string) []byte {
+	return encodeControl(kindLeave, controlBody{From: id})
+}
+
+// encodeCommand frames cmd as sent by node from.
+func encodeCommand(from string, cmd UserCommand) []byte {
+	return encodeControl(kindCommand, controlBody{From: from, Command: &cmd})
+}
+
+// decodeControl parses a control message, checking that its body has what
+// its kind needs.
+func decodeControl(data []byte) (control, error) {
+	if len(data) < 2 {
+		return control{}, errors.New("node: short control message")
+	}
+	if data[0] != controlVersion {
+		return control{}, fmt.Errorf("%w %d", errControlVersion, data[0])
+	}
+	c := control{kind: data[1]}
+	if err := json.Unmarshal(data[2:], &c.controlBody); err != nil {
+		return control{}, fmt.Errorf("node: control message: %w", err)
+	}
+	if c.From == "" {
+		return control{}, errors.New("node: control message without sender")
+	}
+	switch c.kind {
+	case kindAnnounce:
+		if c.Node == nil || c.Node.ID != c.From {
+			return control{}, errors.New("node: announcement without its node")
+		}
+	case kindLeave:
+	case kindCommand:
+		if c.Command == nil {
+			return control{}, errors.New("node: command message without command")
+		}
+	default:
+		return control{}, fmt.Errorf("node: unknown control message kind %d", c.kind)
+	}
+	return c, nil
+}

@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/centrifugal/centrifuge-go"
+)
+
+// nodeCounts is one node of an info answer, reduced to what the tests
+// compare.
+type nodeCounts struct {
+	UID        string `json:"uid"`
+	Name       string `json:"name"`
+	NumClients int    `json:"num_clients"`
+}
+
+// infoNodes returns srv's info nodes, by name.
+func infoNodes(t testing.TB, srv *Server) []nodeCounts {
+	t.Helper()
+	var info struct{ Nodes []nodeCounts }
+	callAPI(t, srv, "info", `{}`, &info)
+	slices.SortFunc(info.Nodes, func(a, b nodeCounts) int {
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return info.Nodes
+}
+
+// clientsByName returns the client count of each node in nodes, by name.
+func clientsByName(nodes []nodeCounts) map[string]int {
+	out := map[string]int{}
+	for _, n := range nodes {
+		out[n.Name] = n.NumClients
+	}
+	return out
+}
+
+// TestRedisNodesInfo checks that info on any node lists every live node
+// with its clients, that a node which stops drops out at once, and that
+// one which dies drops out when its announcements lapse.
+func TestRedisNodesInfo(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := Start(t, redisConfig(prefix).Set("node.name", "node-a"))
+	b := Start(t, redisConfig(prefix).Set("node.name", "node-b"))
+	c := Start(t, redisConfig(prefix).Set("node.name", "node-c"))
+	enc := encodings[0]
+	connectUser(t, a, enc, "alice")
+	connectUser(t, b, enc, "bob")
+	connectUser(t, b, enc, "carol")
+
+	want := map[string]int{"node-a": 1, "node-b": 2, "node-c": 0}
+	for _, srv := range []*Server{a, b, c} {
+		var got []nodeCounts
+		Eventually(t, WaitTimeout, func() bool {
+			got = infoNodes(t, srv)
+			return len(got) == 3 && fmt.Sprint(clientsByName(got)) == fmt.Sprint(want)
+		}, func() string {
+			return fmt.Sprintf("info on %d: %+v, want %v", srv.Port, got, want)
+		})
+		if got[0].UID == got[1].UID || got[1].UID == got[2].UID || got[0].UID == "" {
+			t.Fatalf("node uids not distinct: %+v", got)
+		}
+	}
+
+	// A stopping node says so: no wait for its announcements to lapse.
+	c.Stop(t)
+	var got []nodeCounts
+	Eventually(t, 2*time.Second, func() bool {
+		got = infoNodes(t, a)
+		return len(got) == 2
+	}, func() string { return fmt.Sprintf("info on A after C stopped: %+v", got) })
+
+	// A killed node cannot: it drops out after three missed announcements.
+	b.kill()
+	Eventually(t, 15*time.Second, func() bool {
+		got = infoNodes(t, a)
+		return len(got) == 1 && got[0].Name == "node-a"
+	}, func() string { return fmt.Sprintf("info on A after B died: %+v", got) })
+}
+
+// TestRedisNodesUserCommands checks that subscribe, unsubscribe and
+// disconnect called through node A act on a client connected to node B.
+func TestRedisNodesUserCommands(t *testing.T) {
+	a, b := startRedisPair(t, map[string]any{"name": "news"})
+	forEachEncoding(t, func(t *testing.T, enc encoding) {
+		ch := "news:" + enc.name
+		user := "dora-" + enc.name
+		c := newClient(t, b, enc, UserToken(t, secret, user, time.Hour))
+		var unsubscribed eventLog[centrifuge.ServerUnsubscribedEvent]
+		c.OnUnsubscribed(unsubscribed.add)
+		c.mustConnect(t)
+
+		callAPI(t, a, "subscribe", fmt.Sprintf(
+			`{"user":%q,"channel":%q,"data":{"welcome":1}}`, user, ch), nil)
+		ev := c.serverSubscribed.wait(t, 1, "server-side subscriptions")[0]
+		if ev.Channel != ch || string(ev.Data) != `{"welcome":1}` {
+			t.Fatalf("subscribed event %+v (data %s), want %s with data", ev, ev.Data, ch)
+		}
+		apiPublish(t, a, ch, 1)
+		if pub := c.serverPubs.wait(t, 1, "publications")[0]; pub.Channel != ch {
+			t.Fatalf("publication %+v, want one in %s", pub, ch)
+		}
+
+		callAPI(t, a, "unsubscribe", fmt.Sprintf(`{"user":%q,"channel":%q}`, user, ch),
+			nil)
+		if ev := unsubscribed.wait(t, 1, "server-side unsubscriptions")[0]; ev.Channel != ch {
+			t.Fatalf("unsubscribed from %q, want %q", ev.Channel, ch)
+		}
+
+		callAPI(t, a, "disconnect", fmt.Sprintf(
+			`{"user":%q,"disconnect":{"code":4501,"reason":"banned"}}`, user), nil)
+		dev := c.disconnected.wait(t, 1, "disconnected events")[0]
+		if dev.Code != 4501 || dev.Reason != "banned" {
+			t.Fatalf("disconnected %+v, want 4501 banned", dev)
+		}
+	})
+}
