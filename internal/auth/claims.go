@@ -33,7 +33,7 @@ type subClaims struct {
 	B64Info  string          `json:"b64info"`
 	Data     json.RawMessage `json:"data"`
 	B64Data  string          `json:"b64data"`
-	Override *overrideClaims `json:"override"`
+	Override *OverrideJSON   `json:"override"`
 }
 
 // subscribeClaims is the payload of a subscription token.
@@ -45,9 +45,12 @@ type subscribeClaims struct {
 	ExpireAt *int64 `json:"expire_at"`
 }
 
-// overrideClaims carries both the v4+ names and the v3 names (position,
-// recover) so that tokens minted for either server version keep working.
-type overrideClaims struct {
+// OverrideJSON is the JSON form of [Override] that tokens and proxy
+// results share. It carries both the v4+ names and the v3 names (position,
+// recover), so that tokens and backends written for either server version
+// keep working, and accepts each flag as a plain boolean or as the
+// protobuf BoolValue object.
+type OverrideJSON struct {
 	Presence           boolValue `json:"presence"`
 	JoinLeave          boolValue `json:"join_leave"`
 	ForcePushJoinLeave boolValue `json:"force_push_join_leave"`
@@ -91,7 +94,9 @@ func (b boolValue) ptr() *bool {
 	return &v
 }
 
-func (o *overrideClaims) override() *Override {
+// Override converts the JSON form; nil when nothing is overridden, so that
+// callers can skip option merging with one check.
+func (o *OverrideJSON) Override() *Override {
 	if o == nil {
 		return nil
 	}
@@ -124,7 +129,7 @@ func (s *subClaims) options() (SubscribeOptions, error) {
 	if err != nil {
 		return SubscribeOptions{}, fmt.Errorf("b64data: %w", err)
 	}
-	return SubscribeOptions{Info: info, Data: data, Override: s.Override.override()}, nil
+	return SubscribeOptions{Info: info, Data: data, Override: s.Override.Override()}, nil
 }
 
 var errMetaNotObject = errors.New("meta claim is not a JSON object")

@@ -91,12 +91,12 @@ type wireConnectResult struct {
 // wireSubscribeOpts is both a subs entry of a connect result and a
 // subscribe result; the contract gives them the same fields.
 type wireSubscribeOpts struct {
-	ExpireAt flexInt         `json:"expire_at"`
-	Info     json.RawMessage `json:"info"`
-	B64Info  string          `json:"b64info"`
-	Data     json.RawMessage `json:"data"`
-	B64Data  string          `json:"b64data"`
-	Override *wireOverride   `json:"override"`
+	ExpireAt flexInt            `json:"expire_at"`
+	Info     json.RawMessage    `json:"info"`
+	B64Info  string             `json:"b64info"`
+	Data     json.RawMessage    `json:"data"`
+	B64Data  string             `json:"b64data"`
+	Override *auth.OverrideJSON `json:"override"`
 }
 
 type wireRefreshResult struct {
@@ -121,18 +121,6 @@ type wirePublishResult struct {
 type wireRPCResult struct {
 	Data    json.RawMessage `json:"data"`
 	B64Data string          `json:"b64data"`
-}
-
-// wireOverride accepts the v4+ option names and the v3 names position and
-// recover, so that backends written for either server version work.
-type wireOverride struct {
-	Presence           boolValue `json:"presence"`
-	JoinLeave          boolValue `json:"join_leave"`
-	ForcePushJoinLeave boolValue `json:"force_push_join_leave"`
-	ForcePositioning   boolValue `json:"force_positioning"`
-	ForceRecovery      boolValue `json:"force_recovery"`
-	Position           boolValue `json:"position"`
-	Recover            boolValue `json:"recover"`
 }
 
 func decodeConnect(body []byte) (*ConnectResult, error) {
@@ -272,32 +260,7 @@ func (o *wireSubscribeOpts) options() (SubscribeOptions, error) {
 		return SubscribeOptions{}, err
 	}
 	return SubscribeOptions{ExpireAt: int64(o.ExpireAt), Info: info, Data: data,
-		Override: o.Override.override()}, nil
-}
-
-// override converts the wire form; nil when nothing is overridden, so that
-// callers can skip option merging with one check.
-func (o *wireOverride) override() *auth.Override {
-	if o == nil {
-		return nil
-	}
-	out := auth.Override{
-		Presence:           o.Presence.ptr(),
-		JoinLeave:          o.JoinLeave.ptr(),
-		ForcePushJoinLeave: o.ForcePushJoinLeave.ptr(),
-		ForcePositioning:   o.ForcePositioning.ptr(),
-		ForceRecovery:      o.ForceRecovery.ptr(),
-	}
-	if out.ForcePositioning == nil {
-		out.ForcePositioning = o.Position.ptr()
-	}
-	if out.ForceRecovery == nil {
-		out.ForceRecovery = o.Recover.ptr()
-	}
-	if out == (auth.Override{}) {
-		return nil
-	}
-	return &out
+		Override: o.Override.Override()}, nil
 }
 
 // pick returns the decoded base64 field when it is non-empty, else the raw
@@ -320,41 +283,6 @@ func raw(m json.RawMessage) []byte {
 		return nil
 	}
 	return m
-}
-
-// boolValue is an optional boolean sent either as the protobuf BoolValue
-// object {"value": b}, which the contract specifies, or as a plain JSON
-// boolean, which hand-written backends tend to send.
-type boolValue struct {
-	set, value bool
-}
-
-// UnmarshalJSON implements [json.Unmarshaler].
-func (b *boolValue) UnmarshalJSON(data []byte) error {
-	switch string(data) {
-	case "null":
-		return nil
-	case "true", "false":
-		b.set, b.value = true, data[0] == 't'
-		return nil
-	}
-	// {} means false: protobuf JSON omits default values.
-	var obj struct {
-		Value bool `json:"value"`
-	}
-	if err := json.Unmarshal(data, &obj); err != nil {
-		return err
-	}
-	b.set, b.value = true, obj.Value
-	return nil
-}
-
-func (b boolValue) ptr() *bool {
-	if !b.set {
-		return nil
-	}
-	v := b.value
-	return &v
 }
 
 // flexInt is an int64 written as a JSON number or, as protobuf JSON
