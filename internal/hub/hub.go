@@ -334,12 +334,7 @@ func (h *Hub) BroadcastPublication(ch string, pub *protocol.Publication,
 			h.deliverDelta(ch, &p, s, pub, sp)
 			continue
 		}
-		b := p.get(s.variant)
-		if b == nil {
-			s.conn.InappropriateData(ch)
-			continue
-		}
-		s.deliver(b, nil, pub, sp)
+		s.deliverPlain(ch, p.get(s.variant), pub, sp)
 	}
 	// Every publication is the base of the next delta, whether or not it
 	// was itself sent as one: clients keep each payload they receive.
@@ -371,12 +366,7 @@ func (h *Hub) deliverParallel(ch string, p *prepared, subs []*Sub,
 	}
 	part := func(subs []*Sub) {
 		for _, s := range subs {
-			b := bytes[s.variant]
-			if b == nil {
-				s.conn.InappropriateData(ch)
-				continue
-			}
-			s.deliver(b, nil, pub, sp)
+			s.deliverPlain(ch, bytes[s.variant], pub, sp)
 		}
 	}
 

@@ -109,6 +109,17 @@ func (s *Sub) deliver(b, patched []byte, pub *protocol.Publication,
 	s.conn.Enqueue(s.pick(b, patched, pub != nil))
 }
 
+// deliverPlain delivers a publication to a subscriber without delta
+// compression; b is nil when the payload cannot travel in its variant.
+func (s *Sub) deliverPlain(ch string, b []byte, pub *protocol.Publication,
+	sp protocol.StreamPosition) {
+	if b == nil {
+		s.conn.InappropriateData(ch)
+		return
+	}
+	s.deliver(b, nil, pub, sp)
+}
+
 // pick chooses between the full and the delta form of a publication.
 func (s *Sub) pick(b, patched []byte, isPub bool) []byte {
 	if !s.delta || !isPub {
