@@ -137,15 +137,19 @@ func (m *Manager) Run(ctx context.Context) {
 func (m *Manager) onTick(tick int, now time.Time) {
 	m.checkStale(now)
 
-	slot := m.wheel.slot(tick)
-	for _, s := range m.wheel.members(slot) {
-		s.onWheel(now)
-	}
+	// Pongs are checked before this tick's pings go out: with a ping
+	// interval of a second or two the slot checked and the slot pinged can
+	// be the same one, and a ping sent a moment ago has not failed yet.
 	if m.cfg.PingInterval > 0 && m.cfg.PongTimeout > 0 {
 		back := int((m.cfg.PongTimeout + time.Second - 1) / time.Second)
 		for _, s := range m.wheel.members(m.wheel.slot(tick - back)) {
 			s.checkPong(now)
 		}
+	}
+
+	slot := m.wheel.slot(tick)
+	for _, s := range m.wheel.members(slot) {
+		s.onWheel(now)
 	}
 }
 

@@ -535,9 +535,11 @@ func (s *Session) checkPong(now time.Time) {
 		return
 	}
 	// The check runs a whole number of ticks after the ping, at least the
-	// pong timeout; half a tick of slack keeps a ticker that fired late for
-	// the ping from pushing the close to the next round.
-	if now.Sub(time.Unix(0, at)) >= s.m.cfg.PongTimeout-time.Second/2 {
+	// pong timeout; some slack (half a tick, or half a short timeout) keeps
+	// a ticker that fired late for the ping from pushing the close to the
+	// next round.
+	timeout := s.m.cfg.PongTimeout
+	if now.Sub(time.Unix(0, at)) >= timeout-min(timeout/2, time.Second/2) {
 		s.Disconnect(protocol.DisconnectNoPong)
 	}
 }

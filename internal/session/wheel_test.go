@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -93,7 +94,9 @@ func TestPingInterval(t *testing.T) {
 }
 
 // TestPongTimeout checks that a client that does not answer a ping with a
-// pong is disconnected with 3012 once the pong timeout has passed.
+// pong is disconnected with 3012 once the pong timeout has passed, rounded
+// up to the manager's one-second tick. Short intervals put the pinged and
+// the checked sessions in the same wheel slot.
 func TestPongTimeout(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -104,32 +107,46 @@ func TestPongTimeout(t *testing.T) {
 		{"no answer", ignore, true},
 		{"other traffic", busy, true},
 	}
-	const interval, timeout = 5 * time.Second, 2 * time.Second
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				e := newEnv(t, openChannels(), func(c *Config) {
-					c.PingInterval, c.PongTimeout = interval, timeout
+	timings := []struct{ interval, timeout, closeAfter time.Duration }{
+		{5 * time.Second, 2 * time.Second, 2 * time.Second},
+		{time.Second, time.Second / 2, time.Second},
+		{2 * time.Second, 1500 * time.Millisecond, 2 * time.Second},
+	}
+	for _, tm := range timings {
+		for _, tc := range cases {
+			name := fmt.Sprintf("%s/%s/%s", tm.interval, tm.timeout, tc.name)
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					testPongTimeout(t, tm.interval, tm.timeout, tm.closeAfter,
+						tc.answer, tc.closed)
 				})
-				e.run(t)
-				c := e.connected(t, "42")
-				c.advance(6*interval, tc.answer)
-				if !tc.closed {
-					c.wantOpen()
-					if n := len(c.pingTimes); n < 5 {
-						t.Errorf("%d pings, want at least 5", n)
-					}
-					return
-				}
-				c.wantClosed(3012)
-				if len(c.pingTimes) != 1 {
-					t.Fatalf("%d pings before the disconnect, want 1", len(c.pingTimes))
-				}
-				if d := c.closedAt().Sub(c.pingTimes[0]); d != timeout {
-					t.Errorf("closed %s after the ping, want %s", d, timeout)
-				}
 			})
-		})
+		}
+	}
+}
+
+func testPongTimeout(t *testing.T, interval, timeout, closeAfter time.Duration,
+	a answer, closed bool) {
+	e := newEnv(t, openChannels(), func(c *Config) {
+		c.PingInterval, c.PongTimeout = interval, timeout
+	})
+	e.run(t)
+	c := e.connected(t, "42")
+	c.advance(6*interval, a)
+	if !closed {
+		c.wantOpen()
+		if n := len(c.pingTimes); n < 5 {
+			t.Errorf("%d pings, want at least 5", n)
+		}
+		return
+	}
+
+	c.wantClosed(3012)
+	if len(c.pingTimes) != 1 {
+		t.Fatalf("%d pings before the disconnect, want 1", len(c.pingTimes))
+	}
+	if d := c.closedAt().Sub(c.pingTimes[0]); d != closeAfter {
+		t.Errorf("closed %s after the ping, want %s", d, closeAfter)
 	}
 }
 
