@@ -72,6 +72,11 @@ type EventHandler interface {
 	HandleJoin(ch string, info *protocol.ClientInfo)
 	HandleLeave(ch string, info *protocol.ClientInfo)
 	HandleControl(data []byte)
+	// HandleDeliveryGap says that events of channels may have been lost on
+	// their way to this node: the broker's subscription to them had to be
+	// re-established after a failure. Publications accepted meanwhile are
+	// in history, so subscribers that track their position can recover.
+	HandleDeliveryGap(channels []string)
 }
 
 // Broker orders publications per channel, delivers them to every node with

@@ -170,6 +170,59 @@ func (h *Hub) Channels(fn func(ch string, n int)) {
 	}
 }
 
+// PositionedChannels returns the channels that have at least one positioned
+// subscriber on this node: those whose stream position is worth checking.
+func (h *Hub) PositionedChannels() []string {
+	var out []string
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for ch, cs := range sh.channels {
+			for _, s := range cs.subs {
+				if s.positioned {
+					out = append(out, ch)
+					break
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// Behind returns the active positioned subscribers of ch that have not
+// received every publication up to top, the channel's current stream
+// position, or that follow another epoch. A publication still on its way
+// to this node makes a subscriber look behind for a moment, so callers
+// check again later before acting: see [Hub.MarkLost].
+func (h *Hub) Behind(ch string, top protocol.StreamPosition) []*Sub {
+	sh := h.shard(ch)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	var out []*Sub
+	if cs := sh.channels[ch]; cs != nil {
+		for _, s := range cs.subs {
+			if s.behind(top) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// MarkLost makes each of subs that is still behind top recover: its
+// connection is told the subscription lost its place in the stream.
+func (h *Hub) MarkLost(subs []*Sub, top protocol.StreamPosition) int {
+	n := 0
+	for _, s := range subs {
+		if s.behind(top) {
+			s.markLost()
+			n++
+		}
+	}
+	return n
+}
+
 // prepared holds the bytes of one push per variant, built on first use.
 type prepared struct {
 	h     *Hub

@@ -201,3 +201,57 @@ func BenchmarkBroadcast10k(b *testing.B) {
 		})
 	}
 }
+
+// TestBehindAndMarkLost checks which subscribers a stream position check
+// finds behind, and that only those still behind are told to recover.
+func TestBehindAndMarkLost(t *testing.T) {
+	h := newTestHub()
+	first, second, other, plain := &recConn{}, &recConn{}, &recConn{}, &recConn{}
+	for _, c := range []*recConn{first, second} {
+		s := NewSub(SubConfig{Channel: "ch", Conn: c, Positioned: true})
+		h.Add(s)
+		s.Activate(2, "e1", nil)
+	}
+	s := NewSub(SubConfig{Channel: "ch", Conn: other, Positioned: true})
+	h.Add(s)
+	s.Activate(3, "e0", nil)
+	addActive(t, h, SubConfig{Channel: "ch", Conn: plain})
+	buffering := NewSub(SubConfig{Channel: "ch", Conn: &recConn{}, Positioned: true})
+	h.Add(buffering)
+
+	// At the position they subscribed at, only the other epoch is behind.
+	pub := &protocol.Publication{Data: []byte(`1`), Offset: 3}
+	atStart := h.Behind("ch", protocol.StreamPosition{Offset: 2, Epoch: "e1"})
+	if len(atStart) != 1 || atStart[0].conn != other {
+		t.Fatalf("behind at the subscribe position: %d subscribers", len(atStart))
+	}
+	h.BroadcastPublication("ch", pub, protocol.StreamPosition{Offset: 3, Epoch: "e1"}, false)
+
+	top := protocol.StreamPosition{Offset: 4, Epoch: "e1"}
+	behind := h.Behind("ch", top)
+	if len(behind) != 3 {
+		t.Fatalf("%d subscribers behind offset 4, want 3 (two at 3, one of epoch e0)",
+			len(behind))
+	}
+	// Offset 4 arrives before the grace period ends: nobody is lost.
+	pub4 := &protocol.Publication{Data: []byte(`1`), Offset: 4}
+	h.BroadcastPublication("ch", pub4, top, false)
+	if n := h.MarkLost(behind, top); n != 1 {
+		t.Errorf("MarkLost = %d, want 1: only the subscriber of the old epoch", n)
+	}
+	if len(other.lost) != 1 || len(first.lost)+len(second.lost)+len(plain.lost) != 0 {
+		t.Errorf("lost: other %v, first %v, second %v, plain %v",
+			other.lost, first.lost, second.lost, plain.lost)
+	}
+
+	// A subscriber that stays behind recovers, once.
+	top5 := protocol.StreamPosition{Offset: 5, Epoch: "e1"}
+	behind = h.Behind("ch", top5)
+	if n := h.MarkLost(behind, top5); n != 2 {
+		t.Errorf("MarkLost at 5 = %d, want 2", n)
+	}
+	if h.MarkLost(behind, top5) != 0 || len(first.lost) != 1 || len(second.lost) != 1 {
+		t.Errorf("a lost subscriber was told more than once: %v %v",
+			first.lost, second.lost)
+	}
+}

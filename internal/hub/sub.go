@@ -41,6 +41,9 @@ type Sub struct {
 	// the channel's broadcasting goroutine writes it once the Sub is active.
 	offset atomic.Uint64
 	lost   atomic.Bool
+	// epoch is the stream epoch the subscription started in; written by
+	// Activate before buffering ends, read-only afterwards.
+	epoch string
 	// deltaBase is set while the client holds the channel's previous
 	// payload, so that the next publication may be a delta against it. The
 	// session sets it before activation, then only the channel's
@@ -182,6 +185,7 @@ func (s *Sub) Activate(top uint64, epoch string, enqueueReply func()) {
 		enqueueReply()
 	}
 	s.offset.Store(top)
+	s.epoch = epoch
 	for _, p := range s.pending {
 		if !p.isPub || p.offset == 0 || !s.positioned {
 			if !p.isPub || p.offset == 0 || p.offset > top {
@@ -202,4 +206,23 @@ func (s *Sub) Activate(top uint64, epoch string, enqueueReply func()) {
 	}
 	s.pending = nil
 	s.buffering.Store(false)
+}
+
+// behind reports whether an active positioned subscription has not reached
+// top, or follows another epoch of the stream.
+func (s *Sub) behind(top protocol.StreamPosition) bool {
+	if !s.positioned || s.buffering.Load() || s.lost.Load() {
+		return false
+	}
+	if s.epoch != "" && top.Epoch != "" && s.epoch != top.Epoch {
+		return true
+	}
+	return s.offset.Load() < top.Offset
+}
+
+// markLost tells the connection to recover the subscription, once.
+func (s *Sub) markLost() {
+	if !s.lost.Swap(true) {
+		s.conn.InsufficientState(s.channel)
+	}
 }

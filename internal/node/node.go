@@ -29,6 +29,13 @@ type Config struct {
 	// itself; zero means [DefaultAnnounceInterval]. The others forget it
 	// after three intervals without word.
 	AnnounceInterval time.Duration
+	// PositionCheckDelay is how often the node compares the stream
+	// position of channels that have positioned subscribers with what they
+	// received, so that a subscriber who missed the last publications of a
+	// channel recovers them. Zero disables the periodic check: a broker
+	// that cannot lose events needs none. Delivery gaps the broker reports
+	// are checked at once either way.
+	PositionCheckDelay time.Duration
 }
 
 // Node is one Herald server process's view of the cluster.
@@ -42,7 +49,8 @@ type Node struct {
 	// that a channel's last unsubscribe cannot overtake its next subscribe.
 	mu sync.Mutex
 
-	cl cluster
+	cl  cluster
+	pos positions
 }
 
 // New returns a Node; call [Node.Run] before use.
@@ -63,6 +71,7 @@ func New(cfg Config) *Node {
 			wake:   make(chan struct{}, 1),
 			queued: make(chan struct{}, 1),
 		},
+		pos: positions{wake: make(chan struct{}, 1)},
 	}
 }
 
@@ -74,6 +83,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	}
 	n.startCluster(ctx)
+	n.startPositions(ctx)
 	return nil
 }
 

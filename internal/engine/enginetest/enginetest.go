@@ -65,6 +65,8 @@ func (r *recorder) HandleControl(data []byte) {
 	r.add(event{kind: "control", data: data})
 }
 
+func (r *recorder) HandleDeliveryGap([]string) {}
+
 // of returns the events of ch so far; ch "" selects control messages.
 func (r *recorder) of(ch string) []event {
 	r.mu.Lock()

@@ -66,6 +66,8 @@ func (r *recorder) HandleControl(data []byte) {
 	r.add(event{kind: "control", data: data})
 }
 
+func (r *recorder) HandleDeliveryGap([]string) {}
+
 // snapshot returns a copy of the events seen so far.
 func (r *recorder) snapshot() []event {
 	r.mu.Lock()
@@ -82,6 +84,7 @@ func (nopHandler) HandlePublication(string, *protocol.Publication, protocol.Stre
 func (nopHandler) HandleJoin(string, *protocol.ClientInfo)  {}
 func (nopHandler) HandleLeave(string, *protocol.ClientInfo) {}
 func (nopHandler) HandleControl([]byte)                     {}
+func (nopHandler) HandleDeliveryGap([]string)               {}
 
 // newTestBroker returns a running Broker delivering to a recorder; it is
 // closed when the test ends.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,11 @@ const (
 	opTimeout = 4 * time.Second
 	// defaultIdempotentTTL matches the memory engine.
 	defaultIdempotentTTL = 5 * time.Minute
+	// DefaultPartitions is how many sharded PUB/SUB partitions a Redis
+	// Cluster deployment gets when the config leaves it to Herald: enough
+	// to spread the PUB/SUB load over a few masters, few enough that each
+	// node holds a handful of PUB/SUB connections.
+	DefaultPartitions = 16
 )
 
 // BrokerConfig configures a [Broker].
@@ -41,10 +47,15 @@ type BrokerConfig struct {
 	Prefix string
 	// Logger receives connection state changes; nil means slog.Default.
 	Logger *slog.Logger
+	// Partitions is, on a Redis Cluster, how many sharded PUB/SUB
+	// partitions channels are spread over (0 means [DefaultPartitions]).
+	// Each partition is one hash slot holding its channels' keys, and one
+	// PUB/SUB connection per node. Changing it moves every channel's keys.
+	Partitions int
 }
 
 // Broker is the Redis [engine.Broker]. Key layout, per channel ch, all
-// sharing the hash tag {ch} so that one script can touch them in a cluster:
+// sharing the hash tag {ch} so that one script can touch them:
 //
 //	<prefix>.stream.{ch}       stream  entry ID "<offset>-0", field d = body
 //	<prefix>.meta.{ch}         hash    e = epoch, s = top offset
@@ -53,11 +64,23 @@ type BrokerConfig struct {
 // PUB/SUB channels are <prefix>.ch.<ch> for a channel's publications, joins
 // and leaves (one channel, so they stay in order) and <prefix>.control for
 // node control messages. See wire.go for the message format.
+//
+// On a Redis Cluster, PUB/SUB is sharded (SPUBLISH, SSUBSCRIBE): a channel
+// belongs to one of a fixed number of partitions p, and its keys and its
+// PUB/SUB channel carry the partition's hash tag first, <prefix>.{p}.stream.
+// {ch}, <prefix>.{p}.ch.<ch>, so that the publish script may SPUBLISH from
+// the slot of its keys and one SSUBSCRIBE per partition covers many
+// channels. Control messages travel in partition 0.
 type Broker struct {
 	shards  *Shards
 	prefix  string
 	log     *slog.Logger
 	control string
+	// partitions is the number of sharded PUB/SUB partitions on a Redis
+	// Cluster, 0 otherwise.
+	partitions int
+	// controlSub indexes the subscriber that carries control messages.
+	controlSub int
 
 	handler atomic.Pointer[handlerRef]
 	// started is set once Run has built subs, which are read without a
@@ -65,7 +88,8 @@ type Broker struct {
 	started atomic.Bool
 	closed  atomic.Bool
 
-	// subs has one subscriber per shard, in [Shards.All] order; set by Run.
+	// subs has one subscriber per shard, in [Shards.All] order, or one per
+	// partition on a cluster; set by Run.
 	subs   []*subscriber
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -87,12 +111,46 @@ func NewBroker(s *Shards, cfg BrokerConfig) *Broker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Broker{
+	b := &Broker{
 		shards:  s,
 		prefix:  cfg.Prefix,
 		log:     log.With("component", "redis_broker"),
 		control: cfg.Prefix + ".control",
 	}
+	if s.Cluster() {
+		b.partitions = cfg.Partitions
+		if b.partitions <= 0 {
+			b.partitions = DefaultPartitions
+		}
+		b.control = cfg.Prefix + ".{0}.control"
+	} else {
+		b.controlSub = s.index(b.control)
+	}
+	return b
+}
+
+// sharded reports whether PUB/SUB is sharded over cluster partitions.
+func (b *Broker) sharded() bool { return b.partitions > 0 }
+
+// partition returns the cluster partition of ch.
+func (b *Broker) partition(ch string) int {
+	return jumpHash(hashString(ch), b.partitions)
+}
+
+// subFor returns the subscriber that carries ch.
+func (b *Broker) subFor(ch string) *subscriber {
+	if b.sharded() {
+		return b.subs[b.partition(ch)]
+	}
+	return b.subs[b.shards.index(ch)]
+}
+
+// partitionTag is the hash tag that starts ch's names on a cluster, or "".
+func (b *Broker) partitionTag(ch string) string {
+	if !b.sharded() {
+		return ""
+	}
+	return ".{" + strconv.Itoa(b.partition(ch)) + "}"
 }
 
 // Run connects one PUB/SUB connection per shard and starts delivering to h.
@@ -109,9 +167,15 @@ func (b *Broker) Run(ctx context.Context, h engine.EventHandler) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	b.cancel = cancel
-	controlShard := b.shards.index(b.control)
-	for i, c := range b.shards.All() {
-		s := newSubscriber(b, c, i == controlShard)
+	clients := b.shards.All()
+	if b.sharded() {
+		clients = make([]rueidis.Client, b.partitions)
+		for i := range clients {
+			clients[i] = b.shards.All()[0]
+		}
+	}
+	for i, c := range clients {
+		s := newSubscriber(b, c, i == b.controlSub)
 		b.subs = append(b.subs, s)
 		b.wg.Go(func() { s.run(runCtx) })
 	}
@@ -157,7 +221,7 @@ func (b *Broker) Subscribe(ctx context.Context, ch string) error {
 	if err := b.ready(); err != nil {
 		return err
 	}
-	return b.subs[b.shards.index(ch)].change(ctx, ch, true)
+	return b.subFor(ch).change(ctx, ch, true)
 }
 
 // Unsubscribe stops delivery of ch to this node.
@@ -165,22 +229,56 @@ func (b *Broker) Unsubscribe(ctx context.Context, ch string) error {
 	if err := b.ready(); err != nil {
 		return err
 	}
-	return b.subs[b.shards.index(ch)].change(ctx, ch, false)
+	return b.subFor(ch).change(ctx, ch, false)
 }
 
 // keys returns the stream, meta and idempotency keys of ch.
 func (b *Broker) keys(ch, idemKey string) []string {
+	start := b.prefix + b.partitionTag(ch)
 	tag := "{" + ch + "}"
 	return []string{
-		b.prefix + ".stream." + tag,
-		b.prefix + ".meta." + tag,
-		b.prefix + ".idem." + tag + "." + idemKey,
+		start + ".stream." + tag,
+		start + ".meta." + tag,
+		start + ".idem." + tag + "." + idemKey,
 	}
 }
 
 // pubsubChannel is the PUB/SUB channel that carries ch's events.
 func (b *Broker) pubsubChannel(ch string) string {
-	return b.prefix + ".ch." + ch
+	return b.prefix + b.partitionTag(ch) + ".ch." + ch
+}
+
+// channelOf is the inverse of pubsubChannel.
+func (b *Broker) channelOf(pubsub string) (string, bool) {
+	rest, ok := strings.CutPrefix(pubsub, b.prefix)
+	if !ok {
+		return "", false
+	}
+	if b.sharded() {
+		// Skip the partition tag: ".{p}".
+		i := strings.IndexByte(rest, '}')
+		if !strings.HasPrefix(rest, ".{") || i < 0 {
+			return "", false
+		}
+		rest = rest[i+1:]
+	}
+	return strings.CutPrefix(rest, ".ch.")
+}
+
+// publishCommand is the PUB/SUB publish command of the deployment.
+func (b *Broker) publishCommand() string {
+	if b.sharded() {
+		return "spublish"
+	}
+	return "publish"
+}
+
+// publishCmd builds the command that publishes msg to channel.
+func (b *Broker) publishCmd(c rueidis.Client, channel, msg string) rueidis.Completed {
+	if b.sharded() {
+		return c.B().Spublish().Channel(channel).Message(msg).Build()
+	}
+	return c.B().Publish().Channel(channel).Message(msg).Build()
 }
 
 // Publish runs the publish script: with history it appends pub to ch's
@@ -206,7 +304,7 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 	if !withHistory && opts.IdempotencyKey == "" {
 		pub.Offset = 0
 		msg := kind + "0::" + string(body)
-		cmd := c.B().Publish().Channel(b.pubsubChannel(ch)).Message(msg).Build()
+		cmd := b.publishCmd(c, b.pubsubChannel(ch), msg)
 		if err := c.Do(ctx, cmd).Error(); err != nil {
 			return engine.PublishResult{}, fmt.Errorf("redis: publish: %w", err)
 		}
@@ -216,6 +314,7 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 	args := []string{
 		b.pubsubChannel(ch), kind, string(body),
 		"0", "0", millis(opts.HistoryMetaTTL), "0", engine.NewEpoch(),
+		b.publishCommand(),
 	}
 	if withHistory {
 		args[3] = strconv.Itoa(opts.HistorySize)
@@ -293,8 +392,7 @@ func (b *Broker) PublishControl(ctx context.Context, data []byte) error {
 func (b *Broker) publish(ctx context.Context, c rueidis.Client, channel, msg string) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	cmd := c.B().Publish().Channel(channel).Message(msg).Build()
-	if err := c.Do(ctx, cmd).Error(); err != nil {
+	if err := c.Do(ctx, b.publishCmd(c, channel, msg)).Error(); err != nil {
 		return fmt.Errorf("redis: publish: %w", err)
 	}
 	return nil

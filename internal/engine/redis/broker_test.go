@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ type recorder struct {
 	joins   []*protocol.ClientInfo
 	leaves  []*protocol.ClientInfo
 	control [][]byte
+	gaps    []string
 }
 
 func newRecorder() *recorder {
@@ -62,6 +64,18 @@ func (r *recorder) HandleControl(data []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.control = append(r.control, data)
+}
+
+func (r *recorder) HandleDeliveryGap(channels []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gaps = append(r.gaps, channels...)
+}
+
+func (r *recorder) gapped(ch string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.gaps, ch)
 }
 
 func (r *recorder) count(ch string) int {
@@ -535,11 +549,18 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 
 	p.up(t)
-	// Once resubscribed, publications from the other node arrive again.
+	// Once resubscribed, publications from the other node arrive again,
+	// and the node hears that it may have missed some meanwhile.
 	eventually(t, 10*time.Second, "resubscription", func() bool {
 		publish(t, direct.b, "c", "y", engine.PublishOptions{})
 		return viaProxy.r.count("c") > 0
 	})
+	if !viaProxy.r.gapped("c") {
+		t.Error("no delivery gap reported for c after the reconnect")
+	}
+	if direct.r.gapped("c") {
+		t.Error("a delivery gap reported on a node that never lost Redis")
+	}
 }
 
 func TestConcurrentSubscribes(t *testing.T) {

@@ -8,7 +8,9 @@
 -- ARGV[1] PUB/SUB channel, ARGV[2] kind byte, ARGV[3] encoded body,
 -- ARGV[4] history size (0 = no history), ARGV[5] history TTL ms,
 -- ARGV[6] meta TTL ms (0 = no expiry), ARGV[7] idempotency TTL ms,
--- ARGV[8] epoch to use if the stream has none.
+-- ARGV[8] epoch to use if the stream has none, ARGV[9] the PUB/SUB publish
+-- command: publish, or spublish on a Redis Cluster (the channel then shares
+-- the keys' hash slot).
 -- Returns {suppressed (0/1), "offset:epoch"}.
 
 if ARGV[7] ~= '0' then
@@ -43,7 +45,7 @@ if ARGV[4] ~= '0' then
   end
 end
 
-redis.call('publish', ARGV[1], ARGV[2] .. offset .. ':' .. epoch .. ':' .. ARGV[3])
+redis.call(ARGV[9], ARGV[1], ARGV[2] .. offset .. ':' .. epoch .. ':' .. ARGV[3])
 
 local res = offset .. ':' .. epoch
 if ARGV[7] ~= '0' then

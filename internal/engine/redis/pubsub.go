@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +12,10 @@ import (
 // errPubSubDown is returned by Subscribe while a shard's PUB/SUB connection
 // is being re-established.
 var errPubSubDown = errors.New("redis: pubsub connection down")
+
+// errSlotMoved ends a sharded PUB/SUB connection whose slot moved to
+// another master, so that it is opened again on the new one.
+var errSlotMoved = errors.New("redis: sharded pubsub slot moved")
 
 const (
 	// subscribeChunk caps the channels of one SUBSCRIBE when resubscribing.
@@ -32,6 +35,9 @@ type subscriber struct {
 	control bool
 	kick    chan struct{}
 	readyc  chan error
+	// dropped carries channels Redis unsubscribed this node from on its
+	// own, as a cluster does when a slot moves to another master.
+	dropped chan string
 
 	// mu guards pending.
 	mu      sync.Mutex
@@ -55,6 +61,7 @@ func newSubscriber(b *Broker, c rueidis.Client, control bool) *subscriber {
 		control:  control,
 		kick:     make(chan struct{}, 1),
 		readyc:   make(chan error, 1),
+		dropped:  make(chan string, 1),
 		channels: make(map[string]struct{}),
 	}
 }
@@ -98,17 +105,20 @@ func (s *subscriber) run(ctx context.Context) {
 		dc, release, errc, err := s.connect(ctx)
 		if first {
 			s.readyc <- err
-			first = false
 		}
 		if err == nil {
 			if lost {
 				s.b.log.Info("redis pubsub connection restored")
 				lost = false
 			}
+			if !first {
+				s.reportGap()
+			}
 			backoff = backoffMin
 			err = s.serve(ctx, dc, errc)
 			release()
 		}
+		first = false
 		if ctx.Err() != nil {
 			s.fail(ctx.Err())
 			return
@@ -123,6 +133,20 @@ func (s *subscriber) run(ctx context.Context) {
 		}
 		backoff = min(2*backoff, backoffMax)
 	}
+}
+
+// reportGap tells the handler which channels may have missed events while
+// the connection was down: everything this connection carries again.
+func (s *subscriber) reportGap() {
+	r := s.b.handler.Load()
+	if r == nil || len(s.channels) == 0 {
+		return
+	}
+	chs := make([]string, 0, len(s.channels))
+	for ch := range s.channels {
+		chs = append(chs, ch)
+	}
+	r.h.HandleDeliveryGap(chs)
 }
 
 // pause waits d, failing subscription requests meanwhile; false means ctx
@@ -169,7 +193,10 @@ func (s *subscriber) take() []subOp {
 func (s *subscriber) connect(ctx context.Context) (rueidis.DedicatedClient, func(),
 	<-chan error, error) {
 	dc, release := s.client.Dedicate()
-	errc := dc.SetPubSubHooks(rueidis.PubSubHooks{OnMessage: s.onMessage})
+	errc := dc.SetPubSubHooks(rueidis.PubSubHooks{
+		OnMessage:      s.onMessage,
+		OnSubscription: s.onSubscription,
+	})
 
 	var all []string
 	if s.control {
@@ -194,11 +221,33 @@ func (s *subscriber) send(ctx context.Context, dc rueidis.DedicatedClient,
 	channels []string, sub bool) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	cmd := dc.B().Unsubscribe().Channel(channels...).Build()
-	if sub {
+	var cmd rueidis.Completed
+	switch {
+	case s.b.sharded() && sub:
+		cmd = dc.B().Ssubscribe().Channel(channels...).Build()
+	case s.b.sharded():
+		cmd = dc.B().Sunsubscribe().Channel(channels...).Build()
+	case sub:
 		cmd = dc.B().Subscribe().Channel(channels...).Build()
+	default:
+		cmd = dc.B().Unsubscribe().Channel(channels...).Build()
 	}
 	return dc.Do(ctx, cmd).Error()
+}
+
+// onSubscription watches for sharded unsubscriptions this node did not ask
+// for: a Redis Cluster sends them when a slot changes master, and the
+// channels must then be subscribed again on the new one. It runs on the
+// connection's reader goroutine and must not block.
+func (s *subscriber) onSubscription(m rueidis.PubSubSubscription) {
+	if m.Kind != "sunsubscribe" {
+		return
+	}
+	select {
+	case s.dropped <- m.Channel:
+	default:
+		// One pending check is enough: it re-establishes everything.
+	}
 }
 
 // serve applies queued requests until the connection fails or ctx is done.
@@ -217,8 +266,27 @@ func (s *subscriber) serve(ctx context.Context, dc rueidis.DedicatedClient,
 			if err := s.apply(ctx, dc); err != nil {
 				return err
 			}
+		case pubsub := <-s.dropped:
+			if s.wanted(pubsub) {
+				return errSlotMoved
+			}
 		}
 	}
+}
+
+// wanted reports whether this node still wants the PUB/SUB channel pubsub.
+// A channel this node unsubscribed from has left s.channels before its
+// UNSUBSCRIBE went out.
+func (s *subscriber) wanted(pubsub string) bool {
+	if pubsub == s.b.control {
+		return s.control
+	}
+	ch, ok := s.b.channelOf(pubsub)
+	if !ok {
+		return false
+	}
+	_, want := s.channels[ch]
+	return want
 }
 
 // apply sends the queued requests as at most one SUBSCRIBE and one
@@ -274,7 +342,7 @@ func (s *subscriber) onMessage(m rueidis.PubSubMessage) {
 		}
 		return
 	}
-	ch, ok := strings.CutPrefix(m.Channel, s.b.prefix+".ch.")
+	ch, ok := s.b.channelOf(m.Channel)
 	if !ok {
 		return
 	}

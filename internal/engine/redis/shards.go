@@ -150,9 +150,14 @@ func (s *Shards) index(ch string) int {
 	if len(s.clients) == 1 {
 		return 0
 	}
+	return jumpHash(hashString(ch), len(s.clients))
+}
+
+// hashString is the 64-bit FNV-1a hash of s.
+func hashString(s string) uint64 {
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(ch))
-	return jumpHash(h.Sum64(), len(s.clients))
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
 }
 
 // All returns every shard's client, for work that spans channels.
