@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -38,9 +39,9 @@ type App struct {
 
 	broker   engine.Broker
 	presence engine.PresenceManager
-	// shards are the Redis connections of the redis engine, nil otherwise;
+	// redis holds the Redis connections of the broker and presence manager;
 	// they outlive the broker and presence manager that use them.
-	shards   *redis.Shards
+	redis    redisConns
 	node     *node.Node
 	sessions *session.Manager
 	proxies  *proxySet
@@ -64,26 +65,32 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.newEngines(); err != nil {
-		return nil, err
-	}
 	ok := false
 	defer func() {
 		// Nothing has started yet: only the connections need closing.
-		if !ok && a.shards != nil {
-			a.shards.Close()
+		if !ok {
+			a.redis.close()
 		}
 	}()
+	if err := a.newEngines(); err != nil {
+		return nil, err
+	}
 
 	h := hub.New(session.Encoders())
-	a.node = node.New(node.Config{
+	ncfg := node.Config{
 		Name:     nodeName(cfg),
 		Version:  version,
 		Broker:   a.broker,
 		Presence: a.presence,
 		Hub:      h,
 		Logger:   logger,
-	})
+	}
+	if _, inMemory := a.broker.(*memory.Broker); !inMemory {
+		// Only a broker between nodes can lose a publication on its way
+		// to this one.
+		ncfg.PositionCheckDelay = cfg.Client.ChannelPositionCheckDelay
+	}
+	a.node = node.New(ncfg)
 	ps, proxies, err := newProxies(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -97,24 +104,133 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 	return a, nil
 }
 
+// newEngines builds the broker and the presence manager. Each comes from
+// its own section (broker, presence_manager) when that is enabled and from
+// the engine otherwise, so that PUB/SUB and history may live in one place
+// and presence in another.
 func (a *App) newEngines() error {
-	switch t := a.cfg.Engine.Type; t {
+	b, err := a.newBroker()
+	if err != nil {
+		return err
+	}
+	p, err := a.newPresence()
+	if err != nil {
+		return err
+	}
+	a.broker, a.presence = b, p
+	return nil
+}
+
+// unavailable is the error for an engine type this build cannot run.
+func unavailable(section, kind string) error {
+	return fmt.Errorf("app: %s %q is not available in this build", section, kind)
+}
+
+func (a *App) newBroker() (engine.Broker, error) {
+	e := &a.cfg.Engine
+	section, kind, rc := "engine", e.Type, e.Redis.Redis
+	lists := e.Redis.HistoryUseLists
+	if b := &a.cfg.Broker; b.Enabled {
+		section, kind, rc = "broker", b.Type, b.Redis.Redis
+		lists = b.Redis.HistoryUseLists
+	}
+
+	switch kind {
 	case "", "memory":
-		a.broker = memory.NewBroker(memory.Config{})
-		a.presence = memory.NewPresenceManager(memory.Config{})
-		return nil
+		return memory.NewBroker(memory.Config{}), nil
 	case "redis":
-		return a.newRedisEngine()
 	default:
-		return fmt.Errorf("app: engine %q is not available in this build", t)
+		// NATS among them, until Herald has a NATS broker.
+		return nil, unavailable(section, kind)
+	}
+
+	key := section + ".redis"
+	shards, err := a.redis.get(key, rc, a.log)
+	if err != nil {
+		return nil, err
+	}
+	if lists {
+		a.log.Warn("redis option ignored: history is always kept in Redis streams",
+			"key", key+".history_use_lists")
+	}
+	a.log.Info("redis broker", "section", key, "prefix", rc.Prefix)
+	return redis.NewBroker(shards, redis.BrokerConfig{
+		Prefix:     rc.Prefix,
+		Logger:     a.logger,
+		Partitions: rc.ShardedPubSubPartitions,
+	}), nil
+}
+
+func (a *App) newPresence() (engine.PresenceManager, error) {
+	e := &a.cfg.Engine
+	section, kind := "engine", e.Type
+	// The engine's presence settings, in the shape of the standalone
+	// section's, so that both take the same path below.
+	pc := config.RedisPresenceManager{
+		Redis:                e.Redis.Redis,
+		PresenceTTL:          e.Redis.PresenceTTL,
+		PresenceHashFieldTTL: e.Redis.PresenceHashFieldTTL,
+		PresenceUserMapping:  e.Redis.PresenceUserMapping,
+	}
+	if p := &a.cfg.PresenceManager; p.Enabled {
+		section, kind, pc = "presence_manager", p.Type, p.Redis
+	}
+
+	switch kind {
+	case "", "memory":
+		return memory.NewPresenceManager(memory.Config{}), nil
+	case "redis":
+	default:
+		return nil, unavailable(section, kind)
+	}
+
+	key := section + ".redis"
+	shards, err := a.redis.get(key, pc.Redis, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.warnPresence(key, &pc)
+	a.log.Info("redis presence manager", "section", key, "prefix", pc.Prefix,
+		"ttl", pc.PresenceTTL)
+	return redis.NewPresenceManager(shards, redis.PresenceConfig{
+		Prefix: pc.Prefix,
+		TTL:    pc.PresenceTTL,
+	}), nil
+}
+
+// warnPresence reports the presence options that Herald's Redis presence
+// has no use for: it always expires entries through a sorted set of
+// deadlines, and always keeps the user of each entry for the stats.
+func (a *App) warnPresence(key string, pc *config.RedisPresenceManager) {
+	if pc.PresenceHashFieldTTL {
+		a.log.Warn("redis option ignored: presence entries expire through "+
+			"a sorted set of deadlines", "key", key+".presence_hash_field_ttl")
+	}
+	if pc.PresenceUserMapping {
+		a.log.Warn("redis option ignored: presence always keeps a user map "+
+			"for its stats", "key", key+".presence_user_mapping")
 	}
 }
 
-// newRedisEngine connects to the engine.redis shards and builds the broker
-// and presence manager on them. The connection is checked here, so that a
-// node with an unreachable Redis fails at start rather than on first use.
-func (a *App) newRedisEngine() error {
-	rc := a.cfg.Engine.Redis
+// redisConns holds one connection set per distinct Redis connection
+// setting, so that sections naming the same deployment share connections
+// and sections naming different ones get their own.
+type redisConns struct {
+	cfgs   []config.Redis
+	shards []*redis.Shards
+}
+
+// get returns the connections for rc, connecting on first use. The
+// connection is checked here, so that a node with an unreachable Redis
+// fails at start rather than on first use. key names the section in errors.
+func (rs *redisConns) get(key string, rc config.Redis, log *slog.Logger) (
+	*redis.Shards, error) {
+	for i, c := range rs.cfgs {
+		if sameConnection(c, rc) {
+			return rs.shards[i], nil
+		}
+	}
+
 	// Connect dials each shard (bounded by the connect timeout) and pings
 	// it (bounded by ctx): allow both for every shard.
 	n := max(len(rc.Address), 1)
@@ -124,21 +240,41 @@ func (a *App) newRedisEngine() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	shards, err := redis.Connect(ctx, rc.Redis)
+	shards, err := redis.Connect(ctx, rc)
 	if err != nil {
-		return fmt.Errorf("app: redis engine: %w", err)
+		return nil, fmt.Errorf("app: %s: %w", key, err)
 	}
-	a.shards = shards
-	a.broker = redis.NewBroker(shards, redis.BrokerConfig{
-		Prefix: rc.Prefix,
-		Logger: a.logger,
-	})
-	a.presence = redis.NewPresenceManager(shards, redis.PresenceConfig{
-		Prefix: rc.Prefix,
-		TTL:    rc.PresenceTTL,
-	})
-	a.log.Info("redis engine", "shards", len(shards.All()), "prefix", rc.Prefix)
-	return nil
+
+	rs.cfgs = append(rs.cfgs, rc)
+	rs.shards = append(rs.shards, shards)
+	log.Info("redis connected", "section", key, "shards", len(shards.All()),
+		"cluster", shards.Cluster())
+	return shards, nil
+}
+
+// close closes every connection set.
+func (rs *redisConns) close() {
+	for _, s := range rs.shards {
+		s.Close()
+	}
+	rs.cfgs, rs.shards = nil, nil
+}
+
+// sameConnection reports whether a and b reach Redis the same way: every
+// setting is equal but the key prefix and the partition count, which the
+// broker and presence manager apply on their own. An empty list equals an
+// absent one.
+func sameConnection(a, b config.Redis) bool {
+	norm := func(r config.Redis) config.Redis {
+		r.Prefix, r.ShardedPubSubPartitions = "", 0
+		for _, l := range []*[]string{&r.Address, &r.ClusterAddress, &r.SentinelAddress} {
+			if len(*l) == 0 {
+				*l = nil
+			}
+		}
+		return r
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
 }
 
 // NewVerifier builds the connection token verifier from config; it returns
@@ -361,8 +497,6 @@ func (a *App) Shutdown(ctx context.Context) error {
 	// lapse; the broker must still be open for that.
 	a.node.Stop(ctx)
 	err = errors.Join(err, a.broker.Close(ctx), a.presence.Close(ctx))
-	if a.shards != nil {
-		a.shards.Close()
-	}
+	a.redis.close()
 	return err
 }

@@ -97,7 +97,7 @@ func buildFlatKeys() map[string]flatKey {
 	add("redis_", "engine.redis.", "address", "prefix", "db", "user", "password",
 		"client_name", "force_resp2", "connect_timeout", "io_timeout", "cluster_address",
 		"sentinel_address", "sentinel_master_name", "sentinel_user", "sentinel_password",
-		"sentinel_client_name")
+		"sentinel_client_name", "sharded_pub_sub_partitions")
 	m["redis_use_lists"] = flatKey{path: "engine.redis.history_use_lists"}
 	m["redis_presence_hash_field_ttl"] = flatKey{path: "engine.redis.presence_hash_field_ttl"}
 	m["global_redis_presence_user_mapping"] = flatKey{

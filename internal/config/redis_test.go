@@ -18,7 +18,7 @@ func TestRedisFlatKeys(t *testing.T) {
 	 "redis_tls": true, "redis_tls_skip_verify": true, "redis_tls_server_name": "r",
 	 "redis_sentinel_address": ["10.0.0.9:26379"], "redis_sentinel_master_name": "m",
 	 "redis_sentinel_user": "su", "redis_sentinel_password": "sp",
-	 "presence_ttl": 45}`)
+	 "redis_sharded_pub_sub_partitions": 8, "presence_ttl": 45}`)
 	v6, w6 := loadJSON(t, `{"engine": {"type": "redis", "redis": {
 	 "address": ["10.0.0.1:6379", "redis://10.0.0.2:6380/2"],
 	 "prefix": "app", "db": 3, "user": "u", "password": "p",
@@ -26,7 +26,7 @@ func TestRedisFlatKeys(t *testing.T) {
 	 "tls": {"enabled": true, "insecure_skip_verify": true, "server_name": "r"},
 	 "sentinel_address": ["10.0.0.9:26379"], "sentinel_master_name": "m",
 	 "sentinel_user": "su", "sentinel_password": "sp",
-	 "presence_ttl": "45s"}}}`)
+	 "sharded_pub_sub_partitions": 8, "presence_ttl": "45s"}}}`)
 	// The flat dialect reports its legacy spellings; neither may be unknown.
 	for _, w := range append(w3, w6...) {
 		if strings.Contains(w, "unknown") {
@@ -37,8 +37,48 @@ func TestRedisFlatKeys(t *testing.T) {
 	r := v3.Engine.Redis
 	if v3.Engine.Type != "redis" || r.Prefix != "app" || r.DB != 3 ||
 		r.PresenceTTL != 45*time.Second || !r.TLS.Enabled || !r.TLS.InsecureSkipVerify ||
-		r.ConnectTimeout != 2*time.Second || r.IOTimeout != 3*time.Second {
+		r.ConnectTimeout != 2*time.Second || r.IOTimeout != 3*time.Second ||
+		r.ShardedPubSubPartitions != 8 {
 		t.Errorf("engine %+v", v3.Engine)
+	}
+}
+
+// TestShardedPubSubPartitions checks the partitions key of each Redis
+// section in every dialect, and its default of 0, which lets Herald pick.
+func TestShardedPubSubPartitions(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  []string
+		want [3]int // engine, broker, presence_manager
+	}{
+		{"default", `{}`, nil, [3]int{}},
+		{"flat", `{"redis_sharded_pub_sub_partitions": 4}`, nil, [3]int{4, 0, 0}},
+		{"nested", `{"engine": {"redis": {"sharded_pub_sub_partitions": 5}},
+		  "broker": {"redis": {"sharded_pub_sub_partitions": 6}},
+		  "presence_manager": {"redis": {"sharded_pub_sub_partitions": 7}}}`,
+			nil, [3]int{5, 6, 7}},
+		{"flat env", `{}`, []string{"CENTRIFUGO_REDIS_SHARDED_PUB_SUB_PARTITIONS=9"},
+			[3]int{9, 0, 0}},
+		{"nested env", `{}`,
+			[]string{"CENTRIFUGO_BROKER_REDIS_SHARDED_PUB_SUB_PARTITIONS=10"},
+			[3]int{0, 10, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, warnings := mustLoad(t, Source{
+				File: writeFile(t, "config.json", tt.file), Env: tt.env,
+			})
+			if len(warnings) != 0 {
+				t.Errorf("warnings %q", warnings)
+			}
+			got := [3]int{c.Engine.Redis.ShardedPubSubPartitions,
+				c.Broker.Redis.ShardedPubSubPartitions,
+				c.PresenceManager.Redis.ShardedPubSubPartitions}
+			if got != tt.want {
+				t.Errorf("partitions %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

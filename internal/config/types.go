@@ -122,8 +122,14 @@ type Redis struct {
 	SentinelMasterName string        `json:"sentinel_master_name"`
 	SentinelClientName string        `json:"sentinel_client_name"`
 	SentinelTLS        TLS           `json:"sentinel_tls"`
-	// Prefix starts every Redis key and PUB/SUB channel name.
+	// Prefix starts every Redis key and PUB/SUB channel name. It may not
+	// contain '{' or '}': the channel part of each key is a hash tag.
 	Prefix string `json:"prefix"`
+	// ShardedPubSubPartitions is, in Redis Cluster mode, the number of
+	// sharded PUB/SUB partitions channels are spread over; each partition is
+	// one hash slot and one PUB/SUB connection per node. 0 lets Herald pick
+	// (16 in cluster mode).
+	ShardedPubSubPartitions int `json:"sharded_pub_sub_partitions"`
 }
 
 // RedisEngine is Redis used as both broker and presence manager.

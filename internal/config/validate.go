@@ -90,6 +90,32 @@ func (c *Config) validateEngines() error {
 				c.PresenceManager.Type)
 		}
 	}
+	return c.validateRedis()
+}
+
+// validateRedis checks the three Redis sections, used or not, so that a
+// mistake does not wait until a section is switched on.
+func (c *Config) validateRedis() error {
+	for _, s := range []struct {
+		key string
+		r   *Redis
+	}{
+		{"engine.redis", &c.Engine.Redis.Redis},
+		{"broker.redis", &c.Broker.Redis.Redis},
+		{"presence_manager.redis", &c.PresenceManager.Redis.Redis},
+	} {
+		// Each key is <prefix>.<kind>.{<channel>}: Redis Cluster hashes the
+		// text between the first '{' and the next '}', so a brace in the
+		// prefix would hash the prefix instead of the channel.
+		if strings.ContainsAny(s.r.Prefix, "{}") {
+			return invalid(s.key+".prefix", "must not contain '{' or '}', got %q",
+				s.r.Prefix)
+		}
+		if n := s.r.ShardedPubSubPartitions; n < 0 {
+			return invalid(s.key+".sharded_pub_sub_partitions",
+				"must not be negative, got %d", n)
+		}
+	}
 	return nil
 }
 
