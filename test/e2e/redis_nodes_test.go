@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -115,6 +116,40 @@ func TestRedisNodesUserCommands(t *testing.T) {
 		dev := c.disconnected.wait(t, 1, "disconnected events")[0]
 		if dev.Code != 4501 || dev.Reason != "banned" {
 			t.Fatalf("disconnected %+v, want 4501 banned", dev)
+		}
+	})
+}
+
+// TestRedisNodesRefresh checks that refresh called through node A updates
+// and expires a connection on node B.
+func TestRedisNodesRefresh(t *testing.T) {
+	a, b := startRedisPair(t, map[string]any{
+		"name": "room", "presence": true,
+	})
+	forEachEncoding(t, func(t *testing.T, enc encoding) {
+		ch := "room:" + enc.name
+		user := "erin-" + enc.name
+		c, id := connectUser(t, b, enc, user)
+
+		// Commands reach B in order: the subscription made after the
+		// refresh carries the new connection info into presence.
+		callAPI(t, a, "refresh", fmt.Sprintf(`{"user":%q,"info":{"v":2}}`, user), nil)
+		callAPI(t, a, "subscribe", fmt.Sprintf(`{"user":%q,"channel":%q}`, user, ch), nil)
+		var pres struct {
+			Presence map[string]struct {
+				ConnInfo json.RawMessage `json:"conn_info"`
+			}
+		}
+		Eventually(t, WaitTimeout, func() bool {
+			callAPI(t, a, "presence", fmt.Sprintf(`{"channel":%q}`, ch), &pres)
+			return string(pres.Presence[id].ConnInfo) == `{"v":2}`
+		}, func() string { return fmt.Sprintf("presence on A: %+v", pres) })
+
+		n := c.connecting.len()
+		callAPI(t, a, "refresh", fmt.Sprintf(`{"user":%q,"expired":true}`, user), nil)
+		ev := c.connecting.wait(t, n+1, "connecting events")[n]
+		if ev.Code != 3005 {
+			t.Fatalf("connecting after refresh expired: %+v, want code 3005", ev)
 		}
 	})
 }
