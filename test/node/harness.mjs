@@ -95,6 +95,17 @@ function freePort() {
  * port and /health are added) and waits until GET /health answers 200.
  */
 export async function startServer(config) {
+  // The free port may be taken by another process before Herald binds it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(config);
+    } catch (err) {
+      if (attempt === 3 || !/address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startServerOnce(config) {
   const port = await freePort();
   const cfg = structuredClone(config);
   if (cfg.http_server) {
