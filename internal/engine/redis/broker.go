@@ -14,6 +14,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/heraldhq/herald/internal/engine"
+	"github.com/heraldhq/herald/internal/engine/wire"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -294,11 +295,11 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 
-	kind := string(rune(kindPublication))
+	kind := string(rune(wire.KindPublication))
 	if opts.Delta {
-		kind = string(rune(kindDelta))
+		kind = string(rune(wire.KindDelta))
 	}
-	body := encodePublication(pub)
+	body := wire.EncodePublication(pub)
 	withHistory := opts.HistorySize > 0 && opts.HistoryTTL > 0
 	c := b.shards.For(ch)
 	if !withHistory && opts.IdempotencyKey == "" {
@@ -338,7 +339,7 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 func publishResult(res []rueidis.RedisMessage, pub *protocol.Publication) (
 	engine.PublishResult, error) {
 	if len(res) != 2 {
-		return engine.PublishResult{}, fmt.Errorf("redis: publish: %w", errMalformed)
+		return engine.PublishResult{}, fmt.Errorf("redis: publish: %w", wire.ErrMalformed)
 	}
 	suppressed, err := res[0].AsInt64()
 	if err != nil {
@@ -348,7 +349,7 @@ func publishResult(res []rueidis.RedisMessage, pub *protocol.Publication) (
 	if err != nil {
 		return engine.PublishResult{}, fmt.Errorf("redis: publish: %w", err)
 	}
-	sp, err := parsePosition(s)
+	sp, err := wire.ParsePosition(s)
 	if err != nil {
 		return engine.PublishResult{}, fmt.Errorf("redis: publish: %w", err)
 	}
@@ -362,13 +363,13 @@ func publishResult(res []rueidis.RedisMessage, pub *protocol.Publication) (
 // order with ch's publications.
 func (b *Broker) PublishJoin(ctx context.Context, ch string,
 	info *protocol.ClientInfo) error {
-	return b.publishInfo(ctx, ch, kindJoin, info)
+	return b.publishInfo(ctx, ch, wire.KindJoin, info)
 }
 
 // PublishLeave delivers a leave event, as [Broker.PublishJoin].
 func (b *Broker) PublishLeave(ctx context.Context, ch string,
 	info *protocol.ClientInfo) error {
-	return b.publishInfo(ctx, ch, kindLeave, info)
+	return b.publishInfo(ctx, ch, wire.KindLeave, info)
 }
 
 func (b *Broker) publishInfo(ctx context.Context, ch string, kind byte,
@@ -376,7 +377,7 @@ func (b *Broker) publishInfo(ctx context.Context, ch string, kind byte,
 	if err := b.ready(); err != nil {
 		return err
 	}
-	msg := string(rune(kind)) + string(encodeClientInfo(info))
+	msg := string(rune(kind)) + string(wire.EncodeClientInfo(info))
 	return b.publish(ctx, b.shards.For(ch), b.pubsubChannel(ch), msg)
 }
 
@@ -385,7 +386,7 @@ func (b *Broker) PublishControl(ctx context.Context, data []byte) error {
 	if err := b.ready(); err != nil {
 		return err
 	}
-	msg := string(rune(kindControl)) + string(data)
+	msg := string(rune(wire.KindControl)) + string(data)
 	return b.publish(ctx, b.shards.For(b.control), b.control, msg)
 }
 
@@ -435,14 +436,14 @@ func historyResult(res []rueidis.RedisMessage) (
 	[]*protocol.Publication, protocol.StreamPosition, error) {
 	var sp protocol.StreamPosition
 	if len(res) < 3 || len(res)%2 == 0 {
-		return nil, sp, fmt.Errorf("redis: history: %w", errMalformed)
+		return nil, sp, fmt.Errorf("redis: history: %w", wire.ErrMalformed)
 	}
 	top, err := res[0].ToString()
 	if err != nil {
 		return nil, sp, fmt.Errorf("redis: history: %w", err)
 	}
 	if sp.Offset, err = strconv.ParseUint(top, 10, 64); err != nil {
-		return nil, sp, fmt.Errorf("redis: history: %w", errMalformed)
+		return nil, sp, fmt.Errorf("redis: history: %w", wire.ErrMalformed)
 	}
 	if sp.Epoch, err = res[1].ToString(); err != nil {
 		return nil, sp, fmt.Errorf("redis: history: %w", err)
@@ -474,13 +475,13 @@ func historyEntry(id, body rueidis.RedisMessage) (*protocol.Publication, error) 
 	}
 	off, err := strconv.ParseUint(s[:n], 10, 64)
 	if err != nil {
-		return nil, errMalformed
+		return nil, wire.ErrMalformed
 	}
 	data, err := body.ToString()
 	if err != nil {
 		return nil, err
 	}
-	pub, err := decodePublication([]byte(data))
+	pub, err := wire.DecodePublication([]byte(data))
 	if err != nil {
 		return nil, err
 	}

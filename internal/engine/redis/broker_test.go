@@ -599,20 +599,3 @@ func TestNotRunning(t *testing.T) {
 		t.Errorf("subscribe before run: %v", err)
 	}
 }
-
-func FuzzDecodePublication(f *testing.F) {
-	f.Add(encodePublication(&protocol.Publication{Data: protocol.Raw("d"),
-		Info: &protocol.ClientInfo{User: "u"}, Tags: map[string]string{"a": "b"},
-		Time: 7, Delta: true}))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		pub, err := decodePublication(b)
-		if err != nil {
-			return
-		}
-		again, err := decodePublication(encodePublication(pub))
-		if err != nil || string(again.Data) != string(pub.Data) || again.Time != pub.Time ||
-			len(again.Tags) != len(pub.Tags) {
-			t.Errorf("round trip of %+v: %+v, %v", pub, again, err)
-		}
-	})
-}

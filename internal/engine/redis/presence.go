@@ -11,6 +11,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/heraldhq/herald/internal/engine"
+	"github.com/heraldhq/herald/internal/engine/wire"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -165,7 +166,7 @@ func (m *PresenceManager) AddPresence(ctx context.Context, ch, clientID string,
 		strconv.FormatInt(m.ttl.Milliseconds(), 10),
 		clientID,
 		info.User,
-		string(encodeClientInfo(info)),
+		string(wire.EncodeClientInfo(info)),
 	}
 	err := presenceAddScript.Exec(ctx, m.shards.For(ch), m.keys(ch), args).Error()
 	if err != nil {
@@ -205,7 +206,7 @@ func (m *PresenceManager) Presence(ctx context.Context, ch string) (
 
 	out := make(map[string]*protocol.ClientInfo, len(flat)/2)
 	for i := 0; i+1 < len(flat); i += 2 {
-		info, err := decodeClientInfo([]byte(flat[i+1]))
+		info, err := wire.DecodeClientInfo([]byte(flat[i+1]))
 		if err != nil {
 			return nil, fmt.Errorf("redis: presence of client %q: %w", flat[i], err)
 		}

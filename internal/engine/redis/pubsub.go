@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/heraldhq/herald/internal/engine/wire"
 )
 
 // errPubSubDown is returned by Subscribe while a shard's PUB/SUB connection
@@ -337,7 +339,7 @@ func (s *subscriber) onMessage(m rueidis.PubSubMessage) {
 		return
 	}
 	if m.Channel == s.b.control {
-		if m.Message[0] == kindControl {
+		if m.Message[0] == wire.KindControl {
 			r.h.HandleControl([]byte(m.Message[1:]))
 		}
 		return
@@ -353,29 +355,29 @@ func (s *subscriber) onMessage(m rueidis.PubSubMessage) {
 
 func (s *subscriber) deliver(r *handlerRef, ch string, kind byte, msg string) error {
 	switch kind {
-	case kindPublication, kindDelta:
-		sp, body, err := splitPublication(msg)
+	case wire.KindPublication, wire.KindDelta:
+		sp, body, err := wire.SplitPublication(msg)
 		if err != nil {
 			return err
 		}
-		pub, err := decodePublication([]byte(body))
+		pub, err := wire.DecodePublication([]byte(body))
 		if err != nil {
 			return err
 		}
 		pub.Offset = sp.Offset
-		r.h.HandlePublication(ch, pub, sp, kind == kindDelta)
-	case kindJoin, kindLeave:
-		info, err := decodeClientInfo([]byte(msg))
+		r.h.HandlePublication(ch, pub, sp, kind == wire.KindDelta)
+	case wire.KindJoin, wire.KindLeave:
+		info, err := wire.DecodeClientInfo([]byte(msg))
 		if err != nil {
 			return err
 		}
-		if kind == kindJoin {
+		if kind == wire.KindJoin {
 			r.h.HandleJoin(ch, info)
 		} else {
 			r.h.HandleLeave(ch, info)
 		}
 	default:
-		return errMalformed
+		return wire.ErrMalformed
 	}
 	return nil
 }

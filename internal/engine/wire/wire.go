@@ -1,4 +1,8 @@
-package redis
+// Package wire is the format of the messages Herald nodes exchange through
+// a broker (Redis PUB/SUB, NATS) and of the publications a Redis stream
+// stores. Every node of a deployment must read what the others write, so
+// the format only grows: readers skip fields they do not know.
+package wire
 
 import (
 	"errors"
@@ -10,9 +14,9 @@ import (
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
-// PUB/SUB messages between nodes start with one kind byte. A publication
-// continues with "offset:epoch:" in ASCII, written by the publish script
-// which alone knows them, then the publication body; join and leave carry a
+// Messages between nodes start with one kind byte. A publication continues
+// with "offset:epoch:" in ASCII (Redis writes it from its publish script,
+// which alone knows them), then the publication body; join and leave carry a
 // client info body; control carries the caller's bytes as they are.
 //
 // Bodies are protobuf wire format without a schema file:
@@ -21,21 +25,25 @@ import (
 //	             4 time, 5 delta
 //	client info: 1 user, 2 client, 3 conn info, 4 chan info
 //
-// Streams store the publication body alone; the offset is the entry ID.
+// Redis streams store the publication body alone; the offset is the entry
+// ID.
 const (
-	kindPublication = 'p'
-	// kindDelta is a publication published with PublishOptions.Delta.
-	kindDelta   = 'd'
-	kindJoin    = 'j'
-	kindLeave   = 'l'
-	kindControl = 'c'
+	// KindPublication is a publication.
+	KindPublication = 'p'
+	// KindDelta is a publication published with PublishOptions.Delta.
+	KindDelta = 'd'
+	// KindJoin and KindLeave carry a client info.
+	KindJoin  = 'j'
+	KindLeave = 'l'
+	// KindControl carries a node control message.
+	KindControl = 'c'
 )
 
-// errMalformed reports a PUB/SUB message or stream entry Herald cannot read.
-var errMalformed = errors.New("redis: malformed message")
+// ErrMalformed reports a PUB/SUB message or stream entry Herald cannot read.
+var ErrMalformed = errors.New("wire: malformed message")
 
-// encodePublication returns the body of pub; Offset is not part of it.
-func encodePublication(pub *protocol.Publication) []byte {
+// EncodePublication returns the body of pub; Offset is not part of it.
+func EncodePublication(pub *protocol.Publication) []byte {
 	b := make([]byte, 0, len(pub.Data)+16)
 	if len(pub.Data) > 0 {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
@@ -43,7 +51,7 @@ func encodePublication(pub *protocol.Publication) []byte {
 	}
 	if pub.Info != nil {
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendBytes(b, encodeClientInfo(pub.Info))
+		b = protowire.AppendBytes(b, EncodeClientInfo(pub.Info))
 	}
 	for k, v := range pub.Tags {
 		var kv []byte
@@ -65,15 +73,15 @@ func encodePublication(pub *protocol.Publication) []byte {
 	return b
 }
 
-// decodePublication reads a publication body.
-func decodePublication(b []byte) (*protocol.Publication, error) {
+// DecodePublication reads a publication body.
+func DecodePublication(b []byte) (*protocol.Publication, error) {
 	pub := &protocol.Publication{}
 	err := eachField(b, func(num protowire.Number, v []byte, n uint64) error {
 		switch num {
 		case 1:
 			pub.Data = protocol.Raw(v)
 		case 2:
-			info, err := decodeClientInfo(v)
+			info, err := DecodeClientInfo(v)
 			if err != nil {
 				return err
 			}
@@ -114,8 +122,8 @@ func decodeTag(pub *protocol.Publication, b []byte) error {
 	return nil
 }
 
-// encodeClientInfo returns the body of info.
-func encodeClientInfo(info *protocol.ClientInfo) []byte {
+// EncodeClientInfo returns the body of info.
+func EncodeClientInfo(info *protocol.ClientInfo) []byte {
 	var b []byte
 	for i, f := range [][]byte{[]byte(info.User), []byte(info.Client),
 		info.ConnInfo, info.ChanInfo} {
@@ -128,8 +136,8 @@ func encodeClientInfo(info *protocol.ClientInfo) []byte {
 	return b
 }
 
-// decodeClientInfo reads a client info body.
-func decodeClientInfo(b []byte) (*protocol.ClientInfo, error) {
+// DecodeClientInfo reads a client info body.
+func DecodeClientInfo(b []byte) (*protocol.ClientInfo, error) {
 	info := &protocol.ClientInfo{}
 	err := eachField(b, func(num protowire.Number, v []byte, _ uint64) error {
 		switch num {
@@ -157,7 +165,7 @@ func eachField(b []byte, fn func(protowire.Number, []byte, uint64) error) error 
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return errMalformed
+			return ErrMalformed
 		}
 		b = b[n:]
 
@@ -172,7 +180,7 @@ func eachField(b []byte, fn func(protowire.Number, []byte, uint64) error) error 
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
-			return errMalformed
+			return ErrMalformed
 		}
 		b = b[n:]
 		if err := fn(num, v, x); err != nil {
@@ -182,33 +190,33 @@ func eachField(b []byte, fn func(protowire.Number, []byte, uint64) error) error 
 	return nil
 }
 
-// parsePosition reads "offset:epoch", as the publish script returns it.
-func parsePosition(s string) (protocol.StreamPosition, error) {
+// ParsePosition reads "offset:epoch", as the publish script returns it.
+func ParsePosition(s string) (protocol.StreamPosition, error) {
 	off, epoch, ok := strings.Cut(s, ":")
 	if !ok {
-		return protocol.StreamPosition{}, errMalformed
+		return protocol.StreamPosition{}, ErrMalformed
 	}
 	n, err := strconv.ParseUint(off, 10, 64)
 	if err != nil {
-		return protocol.StreamPosition{}, errMalformed
+		return protocol.StreamPosition{}, ErrMalformed
 	}
 	return protocol.StreamPosition{Offset: n, Epoch: epoch}, nil
 }
 
-// splitPublication splits a PUB/SUB publication after its kind byte into
+// SplitPublication splits a PUB/SUB publication after its kind byte into
 // its position and body.
-func splitPublication(s string) (protocol.StreamPosition, string, error) {
+func SplitPublication(s string) (protocol.StreamPosition, string, error) {
 	off, rest, ok := strings.Cut(s, ":")
 	if !ok {
-		return protocol.StreamPosition{}, "", errMalformed
+		return protocol.StreamPosition{}, "", ErrMalformed
 	}
 	epoch, body, ok := strings.Cut(rest, ":")
 	if !ok {
-		return protocol.StreamPosition{}, "", errMalformed
+		return protocol.StreamPosition{}, "", ErrMalformed
 	}
 	n, err := strconv.ParseUint(off, 10, 64)
 	if err != nil {
-		return protocol.StreamPosition{}, "", errMalformed
+		return protocol.StreamPosition{}, "", ErrMalformed
 	}
 	return protocol.StreamPosition{Offset: n, Epoch: epoch}, body, nil
 }
