@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/internal/channel"
@@ -123,26 +122,22 @@ func (h *Handler) historyRemove(ctx context.Context, r *channelRequest) (result,
 	return emptyResult{}, nil
 }
 
-// channels lists the channels with subscribers on this node, optionally
+// channels lists the channels with subscribers on any node, optionally
 // filtered by a glob pattern. A malformed pattern is answered with 100, as
 // the reference server does, but logged as the client's mistake.
-func (h *Handler) channels(_ context.Context, r *channelsRequest) (result,
+func (h *Handler) channels(ctx context.Context, r *channelsRequest) (result,
 	*protocol.Error) {
-	var g *glob
 	if r.pattern != "" {
-		var err error
-		if g, err = compileGlob(r.pattern); err != nil {
-			why := strings.TrimPrefix(err.Error(), "api: ")
-			return nil, h.reject("channels", errInternal, why)
+		if _, err := channel.CompilePattern(r.pattern); err != nil {
+			return nil, h.reject("channels", errInternal, err.Error())
 		}
 	}
-	out := channelsResult{}
-	h.cfg.Node.Hub().Channels(func(ch string, n int) {
-		if g == nil || g.match(ch) {
-			out[ch] = n
-		}
-	})
-	return out, nil
+
+	counts, err := h.cfg.Node.Channels(ctx, r.pattern)
+	if err != nil {
+		return nil, h.fail("channels", err, "pattern", r.pattern)
+	}
+	return channelsResult(counts), nil
 }
 
 // info describes the live nodes of the cluster: this one first, counted

@@ -1,12 +1,12 @@
-package api
+package channel
 
 import (
 	"errors"
 	"unicode/utf8"
 )
 
-// The channels method filters by the glob syntax backends already use with
-// the reference server: '*' matches any run of characters, '?' one
+// A Pattern selects channels by the glob syntax backends already use with
+// the server API's channels method: '*' matches any run of characters, '?' one
 // character, "[abc]", "[a-z]" and "[!abc]" one character of (or not of) a
 // class, "{a,b}" any of the alternatives, which may hold globs themselves,
 // and '\' escapes the next character. Channel names have no separators, so
@@ -22,8 +22,8 @@ import (
 const maxGlobAlternatives = 256
 
 var (
-	errGlobSyntax  = errors.New("api: malformed channels pattern")
-	errGlobComplex = errors.New("api: channels pattern has too many alternatives")
+	errGlobSyntax  = errors.New("malformed channels pattern")
+	errGlobComplex = errors.New("channels pattern has too many alternatives")
 )
 
 type globKind uint8
@@ -60,22 +60,24 @@ func (t *globToken) matches(r rune) bool {
 	return true
 }
 
-// glob is a compiled pattern: a name matches when any alternative does.
-type glob struct {
+// Pattern is a compiled channels pattern: a name matches when any
+// alternative does. It is safe for concurrent use.
+type Pattern struct {
 	alts [][]globToken
 }
 
-// compileGlob parses a pattern.
-func compileGlob(pattern string) (*glob, error) {
+// CompilePattern parses a channels pattern.
+func CompilePattern(pattern string) (*Pattern, error) {
 	p := globParser{s: pattern}
 	alts, err := p.sequence(0)
 	if err != nil {
 		return nil, err
 	}
-	return &glob{alts: alts}, nil
+	return &Pattern{alts: alts}, nil
 }
 
-func (g *glob) match(s string) bool {
+// Match reports whether the channel name s matches.
+func (g *Pattern) Match(s string) bool {
 	for _, alt := range g.alts {
 		if matchTokens(alt, s) {
 			return true

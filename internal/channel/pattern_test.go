@@ -1,4 +1,4 @@
-package api
+package channel
 
 import (
 	"path"
@@ -49,12 +49,12 @@ func TestGlob(t *testing.T) {
 		{"$user:#42", "$user:#42", true},
 	}
 	for _, tt := range tests {
-		g, err := compileGlob(tt.pattern)
+		g, err := CompilePattern(tt.pattern)
 		if err != nil {
 			t.Errorf("compile %q: %v", tt.pattern, err)
 			continue
 		}
-		if got := g.match(tt.name); got != tt.want {
+		if got := g.Match(tt.name); got != tt.want {
 			t.Errorf("%q matches %q: %v, want %v", tt.pattern, tt.name, got, tt.want)
 		}
 	}
@@ -63,11 +63,11 @@ func TestGlob(t *testing.T) {
 func TestGlobErrors(t *testing.T) {
 	for _, p := range []string{"[", "[]", "[a", "[z-a]", "{", "{a,b", `\`, "a{b{c}",
 		strings.Repeat("{a,b}", 9)} {
-		if _, err := compileGlob(p); err == nil {
+		if _, err := CompilePattern(p); err == nil {
 			t.Errorf("compile %q: no error", p)
 		}
 	}
-	if _, err := compileGlob(strings.Repeat("{a,b}", 8)); err != nil {
+	if _, err := CompilePattern(strings.Repeat("{a,b}", 8)); err != nil {
 		t.Errorf("256 alternatives: %v", err)
 	}
 }
@@ -78,13 +78,13 @@ func TestGlobAgreesWithPath(t *testing.T) {
 	patterns := []string{"*", "a*", "*a", "a?c", "[ab]*", "[!a]?", "*b*", "a*b*a"}
 	names := []string{"", "a", "b", "ab", "abc", "aba", "bab", "ca", "xyz"}
 	for _, p := range patterns {
-		g, err := compileGlob(p)
+		g, err := CompilePattern(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range names {
 			want, _ := path.Match(strings.ReplaceAll(p, "[!", "[^"), n)
-			if got := g.match(n); got != want {
+			if got := g.Match(n); got != want {
 				t.Errorf("%q vs %q: %v, path.Match %v", p, n, got, want)
 			}
 		}
@@ -94,13 +94,13 @@ func TestGlobAgreesWithPath(t *testing.T) {
 // TestGlobLinear checks that a pattern built to make naive backtracking
 // exponential is matched quickly.
 func TestGlobLinear(t *testing.T) {
-	g, err := compileGlob(strings.Repeat("a*", 30) + "b")
+	g, err := CompilePattern(strings.Repeat("a*", 30) + "b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := strings.Repeat("a", 250)
 	start := time.Now()
-	if g.match(name) {
+	if g.Match(name) {
 		t.Fatal("matched")
 	}
 	if d := time.Since(start); d > time.Second {

@@ -45,6 +45,9 @@ type cluster struct {
 	queue   []UserCommand
 	queued  chan struct{}
 
+	// sv holds the surveys this node asks and answers.
+	sv surveys
+
 	stopOnce sync.Once
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -64,12 +67,13 @@ func (n *Node) Broadcast(ctx context.Context, cmd UserCommand) error {
 	return n.cfg.Broker.PublishControl(ctx, encodeCommand(n.id, cmd))
 }
 
-// startCluster starts the announcer and the command worker; they run until
-// ctx ends or Stop is called.
+// startCluster starts the announcer and the command and survey workers;
+// they run until ctx ends or Stop is called.
 func (n *Node) startCluster(ctx context.Context) {
 	ctx, n.cl.cancel = context.WithCancel(ctx)
 	n.cl.wg.Go(func() { n.announceLoop(ctx) })
 	n.cl.wg.Go(func() { n.commandLoop(ctx) })
+	n.cl.wg.Go(func() { n.surveyLoop(ctx) })
 }
 
 // Stop tells the other nodes that this one is leaving and stops the
@@ -77,6 +81,7 @@ func (n *Node) startCluster(ctx context.Context) {
 // more than once, and without Run.
 func (n *Node) Stop(ctx context.Context) {
 	n.cl.stopOnce.Do(func() {
+		n.stopPositions()
 		if n.cl.cancel == nil {
 			return
 		}
@@ -164,12 +169,9 @@ func (n *Node) apply(ctx context.Context, cmd UserCommand) {
 
 // HandleControl implements [engine.EventHandler]. It only records and
 // queues: the broker may hold its locks while calling it.
-//
-// TODO(issue 7): the channels API still lists this node's channels only;
-// aggregating them needs a survey (a request and replies) carried here.
 func (n *Node) HandleControl(data []byte) {
 	c, err := decodeControl(data)
-	if errors.Is(err, errControlVersion) {
+	if errors.Is(err, errControlVersion) || errors.Is(err, errControlKind) {
 		// A node of another version: not this node's business.
 		n.log.Debug("ignoring control message", "error", err)
 		return
@@ -200,6 +202,16 @@ func (n *Node) HandleControl(data []byte) {
 		select {
 		case n.cl.queued <- struct{}{}:
 		default:
+		}
+	case kindSurvey:
+		if !n.cl.sv.enqueue(c.From, *c.Survey) {
+			n.log.Warn("dropping a survey request: too many waiting",
+				"from", c.From, "op", c.Survey.Op, "survey", c.Survey.ID)
+		}
+	case kindSurveyReply:
+		// Replies reach every node; only the asker has a use for them.
+		if c.Reply.To == n.id {
+			n.cl.sv.deliver(c.From, *c.Reply)
 		}
 	}
 }

@@ -27,10 +27,21 @@ const (
 	kindLeave byte = 2
 	// kindCommand carries a [UserCommand] for every node to apply.
 	kindCommand byte = 3
+	// kindSurvey carries a [surveyRequest] for every node to answer.
+	kindSurvey byte = 4
+	// kindSurveyReply carries one node's [surveyReply] to the asker. It
+	// reaches every node; the others drop it.
+	kindSurveyReply byte = 5
 )
 
-// errControlVersion marks a message in a format this node does not know.
-var errControlVersion = errors.New("node: unknown control message version")
+var (
+	// errControlVersion marks a message in a format this node does not
+	// know.
+	errControlVersion = errors.New("node: unknown control message version")
+	// errControlKind marks a kind this node does not know, such as one
+	// added by a later release running alongside it.
+	errControlKind = errors.New("node: unknown control message kind")
+)
 
 // Info describes a node as the info API reports it.
 type Info struct {
@@ -92,13 +103,56 @@ type UserCommand struct {
 	Expired bool `json:"expired,omitempty"`
 }
 
+// surveyRequest asks every node for its part of an answer; see survey.go.
+type surveyRequest struct {
+	// ID tells the replies to this survey from those to the asker's
+	// others.
+	ID string `json:"id"`
+	// Op names the question. Params are its parameters, in the op's own
+	// form, so that a new op needs no change here.
+	Op     string          `json:"op"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// surveyReply is one node's answer to a survey.
+type surveyReply struct {
+	ID string `json:"id"`
+	// To is the asking node's ID.
+	To string `json:"to"`
+	// Result is the answer, in the op's own form. It stays raw until the
+	// asker reads it: every node receives every reply, and only the asker
+	// needs it decoded.
+	Result json.RawMessage `json:"result,omitempty"`
+	// Error says why the node has no answer, such as an op it does not
+	// know.
+	Error string `json:"error,omitempty"`
+}
+
+// channelsParams are the parameters of a channels survey.
+type channelsParams struct {
+	// Pattern travels so that each node sends only the channels it
+	// selects: the asker filters again, with its own matcher.
+	Pattern string `json:"pattern,omitempty"`
+}
+
+// channelsAnswer is one node's result of a channels survey.
+type channelsAnswer struct {
+	// Channels maps each channel to its number of subscribers on the node.
+	Channels map[string]int `json:"channels"`
+	// Omitted counts the channels left out to keep the reply under
+	// maxReplyBytes.
+	Omitted int `json:"omitted,omitempty"`
+}
+
 // controlBody is the JSON part of a control message. From is the sending
 // node's ID, so that a node can ignore its own messages: the broker
 // delivers them back to it too.
 type controlBody struct {
-	From    string       `json:"from"`
-	Node    *Info        `json:"node,omitempty"`
-	Command *UserCommand `json:"command,omitempty"`
+	From    string         `json:"from"`
+	Node    *Info          `json:"node,omitempty"`
+	Command *UserCommand   `json:"command,omitempty"`
+	Survey  *surveyRequest `json:"survey,omitempty"`
+	Reply   *surveyReply   `json:"reply,omitempty"`
 }
 
 // control is a decoded control message.
@@ -110,7 +164,8 @@ type control struct {
 // encodeControl frames a control message of kind.
 func encodeControl(kind byte, body controlBody) []byte {
 	// Marshalling these types cannot fail: they hold no channels, funcs
-	// or cyclic values.
+	// or cyclic values, and their raw JSON fields are only ever filled by
+	// json.Marshal or by decoding.
 	js, _ := json.Marshal(body)
 	return append([]byte{controlVersion, kind}, js...)
 }
@@ -128,6 +183,16 @@ func encodeLeave(id string) []byte {
 // encodeCommand frames cmd as sent by node from.
 func encodeCommand(from string, cmd UserCommand) []byte {
 	return encodeControl(kindCommand, controlBody{From: from, Command: &cmd})
+}
+
+// encodeSurvey frames req as asked by node from.
+func encodeSurvey(from string, req surveyRequest) []byte {
+	return encodeControl(kindSurvey, controlBody{From: from, Survey: &req})
+}
+
+// encodeSurveyReply frames rep as answered by node from.
+func encodeSurveyReply(from string, rep surveyReply) []byte {
+	return encodeControl(kindSurveyReply, controlBody{From: from, Reply: &rep})
 }
 
 // decodeControl parses a control message, checking that its body has what
@@ -156,8 +221,16 @@ func decodeControl(data []byte) (control, error) {
 		if c.Command == nil {
 			return control{}, errors.New("node: command message without command")
 		}
+	case kindSurvey:
+		if c.Survey == nil || c.Survey.ID == "" || c.Survey.Op == "" {
+			return control{}, errors.New("node: survey message without survey")
+		}
+	case kindSurveyReply:
+		if c.Reply == nil || c.Reply.ID == "" || c.Reply.To == "" {
+			return control{}, errors.New("node: survey reply without its survey")
+		}
 	default:
-		return control{}, fmt.Errorf("node: unknown control message kind %d", c.kind)
+		return control{}, fmt.Errorf("%w %d", errControlKind, c.kind)
 	}
 	return c, nil
 }

@@ -51,6 +51,24 @@ func TestControlRoundTrip(t *testing.T) {
 	if err != nil || c.kind != kindLeave || c.From != "n3" {
 		t.Errorf("leave round trip: %+v, %v", c, err)
 	}
+
+	req := surveyRequest{ID: "7", Op: opChannels, Params: []byte(`{"pattern":"a*"}`)}
+	c, err = decodeControl(encodeSurvey("n4", req))
+	if err != nil || c.kind != kindSurvey || c.From != "n4" ||
+		!reflect.DeepEqual(*c.Survey, req) {
+		t.Errorf("survey round trip: %+v, %v", c, err)
+	}
+	rep := surveyReply{ID: "7", To: "n4", Result: []byte(`{"channels":{"a":2}}`)}
+	c, err = decodeControl(encodeSurveyReply("n5", rep))
+	if err != nil || c.kind != kindSurveyReply || c.From != "n5" ||
+		!reflect.DeepEqual(*c.Reply, rep) {
+		t.Errorf("survey reply round trip: %+v, %v", c, err)
+	}
+	rep = surveyReply{ID: "8", To: "n4", Error: "unknown survey op"}
+	c, err = decodeControl(encodeSurveyReply("n5", rep))
+	if err != nil || !reflect.DeepEqual(*c.Reply, rep) {
+		t.Errorf("survey error reply round trip: %+v, %v", c, err)
+	}
 }
 
 func TestControlMalformed(t *testing.T) {
@@ -65,6 +83,16 @@ func TestControlMalformed(t *testing.T) {
 		"unknown kind": append([]byte{controlVersion, 99}, valid[2:]...),
 		"other node": append([]byte{controlVersion, kindAnnounce},
 			`{"from":"n","node":{"id":"m"}}`...),
+		"no survey": append([]byte{controlVersion, kindSurvey}, `{"from":"n"}`...),
+		"survey without id": append([]byte{controlVersion, kindSurvey},
+			`{"from":"n","survey":{"op":"channels"}}`...),
+		"survey without op": append([]byte{controlVersion, kindSurvey},
+			`{"from":"n","survey":{"id":"1"}}`...),
+		"no reply": append([]byte{controlVersion, kindSurveyReply}, `{"from":"n"}`...),
+		"reply to nobody": append([]byte{controlVersion, kindSurveyReply},
+			`{"from":"n","reply":{"id":"1"}}`...),
+		"reply without id": append([]byte{controlVersion, kindSurveyReply},
+			`{"from":"n","reply":{"to":"m"}}`...),
 	}
 	for name, data := range tests {
 		if _, err := decodeControl(data); err == nil {
@@ -74,6 +102,10 @@ func TestControlMalformed(t *testing.T) {
 	later := append([]byte{controlVersion + 1}, valid[1:]...)
 	if _, err := decodeControl(later); !errors.Is(err, errControlVersion) {
 		t.Errorf("later version: %v, want errControlVersion", err)
+	}
+	newer := append([]byte{controlVersion, 99}, valid[2:]...)
+	if _, err := decodeControl(newer); !errors.Is(err, errControlKind) {
+		t.Errorf("later kind: %v, want errControlKind", err)
 	}
 }
 

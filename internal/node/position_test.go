@@ -102,10 +102,7 @@ func startLossyNode(t *testing.T, checkDelay time.Duration) (*Node, *lossyBroker
 	if err := n.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		n.Stop(context.Background())
-		n.stopPositions()
-	})
+	t.Cleanup(func() { n.Stop(context.Background()) })
 	return n, b
 }
 
