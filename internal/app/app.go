@@ -15,12 +15,15 @@ import (
 	"sync"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
+
 	"github.com/heraldhq/herald/internal/api"
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/channel"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/engine"
 	"github.com/heraldhq/herald/internal/engine/memory"
+	"github.com/heraldhq/herald/internal/engine/nats"
 	"github.com/heraldhq/herald/internal/engine/redis"
 	"github.com/heraldhq/herald/internal/hub"
 	"github.com/heraldhq/herald/internal/node"
@@ -139,25 +142,71 @@ func (a *App) newBroker() (engine.Broker, error) {
 	case "", "memory":
 		return memory.NewBroker(memory.Config{}), nil
 	case "redis":
+	case "nats":
+		return a.newNATSBroker()
 	default:
-		// NATS among them, until Herald has a NATS broker.
 		return nil, unavailable(section, kind)
 	}
 
 	key := section + ".redis"
-	shards, err := a.redis.get(key, rc, a.log)
-	if err != nil {
-		return nil, err
-	}
 	if lists {
 		a.log.Warn("redis option ignored: history is always kept in Redis streams",
 			"key", key+".history_use_lists")
 	}
 	a.log.Info("redis broker", "section", key, "prefix", rc.Prefix)
+	return a.redisBroker(key, rc)
+}
+
+func (a *App) redisBroker(key string, rc config.Redis) (*redis.Broker, error) {
+	shards, err := a.redis.get(key, rc, a.log)
+	if err != nil {
+		return nil, err
+	}
 	return redis.NewBroker(shards, redis.BrokerConfig{
 		Prefix:     rc.Prefix,
 		Logger:     a.logger,
 		Partitions: rc.ShardedPubSubPartitions,
+	}), nil
+}
+
+// newNATSBroker builds the NATS broker. NATS carries messages only, so
+// history lives beside it: in the engine's Redis when the engine is Redis,
+// shared by every node, otherwise in this node's memory, which serves a
+// single node only.
+func (a *App) newNATSBroker() (engine.Broker, error) {
+	nc := a.cfg.Broker.NATS
+	tlsCfg, err := config.ClientTLS(nc.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("app: broker.nats.tls: %w", err)
+	}
+	var opts []natsgo.Option
+	if tlsCfg != nil {
+		opts = append(opts, natsgo.Secure(tlsCfg))
+	}
+
+	var store engine.HistoryStore = memory.NewBroker(memory.Config{})
+	where := "memory"
+	if a.cfg.Engine.Type == "redis" {
+		rb, err := a.redisBroker("engine.redis", a.cfg.Engine.Redis.Redis)
+		if err != nil {
+			return nil, err
+		}
+		store, where = rb, "redis"
+	}
+	a.log.Info("nats broker", "url", nc.URL, "prefix", nc.Prefix, "history", where)
+	if where == "memory" {
+		a.log.Info("history and presence are this node's own with the memory " +
+			"engine: channels with history need engine redis on several nodes")
+	}
+	return nats.New(nats.Config{
+		URL:          nc.URL,
+		Prefix:       nc.Prefix,
+		DialTimeout:  nc.DialTimeout,
+		WriteTimeout: nc.WriteTimeout,
+		Name:         "herald " + nodeName(a.cfg),
+		History:      store,
+		Logger:       a.logger,
+		Options:      opts,
 	}), nil
 }
 

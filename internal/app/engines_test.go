@@ -256,15 +256,28 @@ func TestRedisSectionUnreachable(t *testing.T) {
 	}
 }
 
-// TestNATSBrokerUnavailable checks that broker.type nats, which this build
-// cannot run yet, fails the node with a clear error.
-func TestNATSBrokerUnavailable(t *testing.T) {
+// TestBrokerTypeUnavailable checks that a broker type this build has not
+// fails the node with a clear error, and that an unreachable NATS fails
+// its start.
+func TestBrokerTypeUnavailable(t *testing.T) {
 	cfg := baseConfig()
-	cfg.Broker.Enabled, cfg.Broker.Type = true, "nats"
+	cfg.Broker.Enabled, cfg.Broker.Type = true, "postgres"
 	_, err := New(cfg, "test", slog.New(slog.DiscardHandler))
-	want := `app: broker "nats" is not available in this build`
+	want := `app: broker "postgres" is not available in this build`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %q", err, want)
+	}
+
+	cfg = baseConfig()
+	cfg.Broker.Enabled, cfg.Broker.Type = true, "nats"
+	cfg.Broker.NATS.URL = "nats://127.0.0.1:1"
+	a, err := New(cfg, "test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("new with a NATS broker: %v", err)
+	}
+	err = a.Start(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "nats: connect nats://127.0.0.1:1") {
+		t.Fatalf("start with NATS unreachable: %v", err)
 	}
 }
 

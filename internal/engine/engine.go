@@ -107,6 +107,24 @@ type Broker interface {
 	Close(ctx context.Context) error
 }
 
+// HistoryStore keeps channel streams for a broker that only carries
+// messages between nodes (NATS). The memory and Redis brokers are stores.
+type HistoryStore interface {
+	// AddHistory does what [Broker.Publish] does but deliver: it stores
+	// pub in ch's stream when opts enable history, assigning pub.Offset,
+	// honours opts.IdempotencyKey, and then calls send with the result,
+	// unless the publication was suppressed. Calls for one channel made on
+	// this node call send in the order of their offsets, so a broker that
+	// sends from it keeps the channel in order. An error from send is
+	// returned; the publication stays in history.
+	AddHistory(ctx context.Context, ch string, pub *protocol.Publication,
+		opts PublishOptions, send func(PublishResult) error) (PublishResult, error)
+	// History and RemoveHistory are those of [Broker].
+	History(ctx context.Context, ch string, opts HistoryOptions) (
+		[]*protocol.Publication, protocol.StreamPosition, error)
+	RemoveHistory(ctx context.Context, ch string) error
+}
+
 // PresenceStats counts the clients and distinct users present in a channel.
 type PresenceStats struct {
 	NumClients int

@@ -78,7 +78,10 @@ type idemResult struct {
 	expireAt int64
 }
 
-var _ engine.Broker = (*Broker)(nil)
+var (
+	_ engine.Broker       = (*Broker)(nil)
+	_ engine.HistoryStore = (*Broker)(nil)
+)
 
 // NewBroker returns a Broker; call [Broker.Run] before using it.
 func NewBroker(c Config) *Broker {
@@ -150,6 +153,35 @@ func (b *Broker) Publish(_ context.Context, ch string, pub *protocol.Publication
 	if err != nil {
 		return engine.PublishResult{}, err
 	}
+	return b.store(ch, pub, opts, func(res engine.PublishResult) error {
+		h.HandlePublication(ch, pub, res.Position, opts.Delta)
+		return nil
+	})
+}
+
+// AddHistory implements [engine.HistoryStore]: send is called under the
+// channel's stripe lock, like the handler in Publish, so it must not block
+// for long. The broker needs no Run for it; [Broker.RunStore] starts the
+// sweeps that free expired streams.
+func (b *Broker) AddHistory(_ context.Context, ch string, pub *protocol.Publication,
+	opts engine.PublishOptions, send func(engine.PublishResult) error) (
+	engine.PublishResult, error) {
+	if b.closed.Load() {
+		return engine.PublishResult{}, ErrClosed
+	}
+	return b.store(ch, pub, opts, send)
+}
+
+// RunStore starts the janitor of a broker used only as an
+// [engine.HistoryStore]; it stops when ctx is done or on Close.
+func (b *Broker) RunStore(ctx context.Context) {
+	b.janitor.start(ctx, b.every, b.sweep)
+}
+
+// store appends pub to ch's history as opts say and hands the result to
+// deliver, under the channel's lock.
+func (b *Broker) store(ch string, pub *protocol.Publication, opts engine.PublishOptions,
+	deliver func(engine.PublishResult) error) (engine.PublishResult, error) {
 	withHistory := opts.HistorySize > 0 && opts.HistoryTTL > 0
 	var now int64
 	if withHistory || opts.IdempotencyKey != "" {
@@ -176,12 +208,14 @@ func (b *Broker) Publish(_ context.Context, ch string, pub *protocol.Publication
 	}
 	// Delivering under the lock is the ordering guarantee: the next
 	// publication in ch cannot get an offset before this one is handed over.
-	h.HandlePublication(ch, pub, res.Position, opts.Delta)
+	err := deliver(res)
 
+	// Remembered even when delivery failed: the publication is in history,
+	// and a retry with the key must not store it twice.
 	if opts.IdempotencyKey != "" {
 		st.rememberLocked(ch, opts, res, now)
 	}
-	return res, nil
+	return res, err
 }
 
 // appendLocked stores pub in ch's stream and returns its new position.

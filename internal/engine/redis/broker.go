@@ -89,6 +89,9 @@ type Broker struct {
 	started atomic.Bool
 	closed  atomic.Bool
 
+	// storeLocks order AddHistory calls per channel stripe.
+	storeLocks [64]sync.Mutex
+
 	// subs has one subscriber per shard, in [Shards.All] order, or one per
 	// partition on a cluster; set by Run.
 	subs   []*subscriber
@@ -101,7 +104,10 @@ type handlerRef struct {
 	h engine.EventHandler
 }
 
-var _ engine.Broker = (*Broker)(nil)
+var (
+	_ engine.Broker       = (*Broker)(nil)
+	_ engine.HistoryStore = (*Broker)(nil)
+)
 
 // NewBroker returns a Broker over s; call [Broker.Run] before using it.
 func NewBroker(s *Shards, cfg BrokerConfig) *Broker {
@@ -312,10 +318,19 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 		return engine.PublishResult{}, nil
 	}
 
+	return b.runPublish(ctx, c, ch, kind, body, pub, opts, b.publishCommand())
+}
+
+// runPublish runs the publish script; command is the PUB/SUB command that
+// fans the publication out, or "" to store it only.
+func (b *Broker) runPublish(ctx context.Context, c rueidis.Client, ch, kind string,
+	body []byte, pub *protocol.Publication, opts engine.PublishOptions, command string) (
+	engine.PublishResult, error) {
+	withHistory := opts.HistorySize > 0 && opts.HistoryTTL > 0
 	args := []string{
 		b.pubsubChannel(ch), kind, string(body),
 		"0", "0", millis(opts.HistoryMetaTTL), "0", engine.NewEpoch(),
-		b.publishCommand(),
+		command,
 	}
 	if withHistory {
 		args[3] = strconv.Itoa(opts.HistorySize)
@@ -333,6 +348,38 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 		return engine.PublishResult{}, fmt.Errorf("redis: publish: %w", err)
 	}
 	return publishResult(res, pub)
+}
+
+// AddHistory implements [engine.HistoryStore] for a broker that carries
+// publications itself (NATS): the publish script stores pub without
+// publishing it on Redis, then send runs. Calls for one channel are
+// serialised on this node from the script to the end of send, so that
+// offsets leave this node in order; nodes publishing into one channel at
+// once may still be overtaken by each other, which subscribers that track
+// their position notice and recover from.
+func (b *Broker) AddHistory(ctx context.Context, ch string, pub *protocol.Publication,
+	opts engine.PublishOptions, send func(engine.PublishResult) error) (
+	engine.PublishResult, error) {
+	if b.closed.Load() {
+		return engine.PublishResult{}, ErrClosed
+	}
+	if (opts.HistorySize <= 0 || opts.HistoryTTL <= 0) && opts.IdempotencyKey == "" {
+		pub.Offset = 0
+		return engine.PublishResult{}, send(engine.PublishResult{})
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+
+	mu := &b.storeLocks[hashString(ch)%uint64(len(b.storeLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	kind := string(rune(wire.KindPublication))
+	res, err := b.runPublish(ctx, b.shards.For(ch), ch, kind,
+		wire.EncodePublication(pub), pub, opts, "")
+	if err != nil || res.Suppressed {
+		return res, err
+	}
+	return res, send(res)
 }
 
 // publishResult reads the script's {suppressed, "offset:epoch"} reply.

@@ -10,7 +10,8 @@
 -- ARGV[6] meta TTL ms (0 = no expiry), ARGV[7] idempotency TTL ms,
 -- ARGV[8] epoch to use if the stream has none, ARGV[9] the PUB/SUB publish
 -- command: publish, or spublish on a Redis Cluster (the channel then shares
--- the keys' hash slot).
+-- the keys' hash slot), or '' to store only, for a broker that carries
+-- publications itself.
 -- Returns {suppressed (0/1), "offset:epoch"}.
 
 if ARGV[7] ~= '0' then
@@ -45,7 +46,9 @@ if ARGV[4] ~= '0' then
   end
 end
 
-redis.call(ARGV[9], ARGV[1], ARGV[2] .. offset .. ':' .. epoch .. ':' .. ARGV[3])
+if ARGV[9] ~= '' then
+  redis.call(ARGV[9], ARGV[1], ARGV[2] .. offset .. ':' .. epoch .. ':' .. ARGV[3])
+end
 
 local res = offset .. ':' .. epoch
 if ARGV[7] ~= '0' then
