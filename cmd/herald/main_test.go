@@ -314,7 +314,7 @@ func TestServeBadConfig(t *testing.T) {
 			return []string{"serve", "-c", writeFile(t, "c.json",
 				`{"engine":{"type":"redis","redis":{"address":["127.0.0.1:1"],`+
 					`"connect_timeout":"200ms"}}}`)}
-		}, "redis engine"},
+		}, "engine.redis: redis: connect"},
 		{"unknown flag", func(*testing.T) []string {
 			return []string{"serve", "-no-such-flag"}
 		}, "no-such-flag"},
