@@ -32,8 +32,7 @@ func TestSmoke(t *testing.T) {
 		Set("client.token.hmac_secret_key", secret).
 		Set("http_api.key", key).
 		Set("debug.enabled", true).
-		Set("channel.namespaces", []any{map[string]any{
-			"name": "bench", "allow_subscribe_for_client": true}}))
+		Set("channel.namespaces", benchNamespaces()))
 
 	base := []string{
 		"-url", srv.WebSocketURL(), "-api", srv.URL("/api"),
@@ -53,12 +52,28 @@ func TestSmoke(t *testing.T) {
 		{"manychannels batch", []string{"-scenarios", "manychannels",
 			"-pub-batch", "10"}},
 		{"connectstorm", []string{"-scenarios", "connectstorm"}},
+		{"publish", []string{"-scenarios", "publish", "-publishers", "3",
+			"-duration", "300ms"}},
+		{"publish with history", []string{"-scenarios", "publish",
+			"-publishers", "3", "-duration", "300ms", "-channel-prefix", "hist:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runTool(t, append(append([]string{}, base...), tt.args...))
 			checkResult(t, r)
+			if r.Scenario == "publish" {
+				checkPublishResult(t, r)
+			}
 		})
+	}
+}
+
+// benchNamespaces are the namespaces of the test servers: bench for
+// client-side subscriptions, hist for publications kept in history.
+func benchNamespaces() []any {
+	return []any{
+		map[string]any{"name": "bench", "allow_subscribe_for_client": true},
+		map[string]any{"name": "hist", "history_size": 10, "history_ttl": "60s"},
 	}
 }
 
@@ -102,5 +117,47 @@ func checkResult(t *testing.T, r *Result) {
 			t.Errorf("%s: published %d, %d/%d delivered (%s)", r.Scenario,
 				r.Published, r.Deliveries, r.Expected, r.Error)
 		}
+	}
+}
+
+// checkPublishResult checks a publish scenario's line: some publications,
+// no errors, and the figures derived from them filled in.
+func checkPublishResult(t *testing.T, r *Result) {
+	t.Helper()
+	if r.Published == 0 || r.PublishErrors != 0 || r.Error != "" {
+		t.Errorf("publish: %d published, %d errors (%s)", r.Published,
+			r.PublishErrors, r.Error)
+	}
+	if r.PubPerS == 0 || r.APIMaxMs == 0 {
+		t.Errorf("publish: no rate or latency figures: %+v", r)
+	}
+}
+
+func TestPIDList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"42", "42", true},
+		{"42,7", "42,7", true},
+		{" 42 , 7 ", "42,7", true},
+		{"", "", false},
+		{"42,", "", false},
+		{"0", "", false},
+		{"-3", "", false},
+		{"x", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var l pidList
+			err := l.Set(tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("Set(%q) error %v, want ok %v", tt.in, err, tt.ok)
+			}
+			if tt.ok && l.String() != tt.want {
+				t.Errorf("Set(%q) = %s, want %s", tt.in, l.String(), tt.want)
+			}
+		})
 	}
 }

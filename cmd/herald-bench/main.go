@@ -11,9 +11,13 @@
 //	fanout        N subscribers of one channel; M publications at rate R
 //	manychannels  N subscribers of N channels; publications to random ones
 //	connectstorm  N clients connecting at once; time until all are in
+//	publish       P publishers sending API requests back to back for a
+//	              while, no clients; publications per second, API latency
 //
-// The tool shares the machine with the server it measures; its own CPU time
-// is reported next to the server's. Every run is bounded by -timeout.
+// Clients and publications may go to different nodes of a cluster (-url and
+// -api), and -pid takes every node's process, so that CPU time is the
+// cluster's. The tool shares the machine with the servers it measures; its
+// own CPU time is reported next to theirs. Every run is bounded by -timeout.
 package main
 
 import (

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -33,8 +34,14 @@ type Options struct {
 	SrcAddrs    int
 	PayloadPad  int
 
-	PID      int
+	// PIDs are the server processes whose CPU time and RSS are summed:
+	// one Herald, or every node of a cluster.
+	PIDs     pidList
 	DebugURL string
+
+	// Publishers and Duration shape the publish scenario.
+	Publishers int
+	Duration   time.Duration
 
 	Settle       time.Duration
 	Drain        time.Duration
@@ -47,7 +54,7 @@ func parseFlags(args []string, out io.Writer) (*Options, error) {
 	fs := flag.NewFlagSet("herald-bench", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.Scenarios, "scenarios", "idle",
-		"comma-separated: idle, fanout, manychannels, connectstorm")
+		"comma-separated: idle, fanout, manychannels, connectstorm, publish")
 	fs.StringVar(&o.Label, "label", "server", "name of the server in the output")
 	fs.StringVar(&o.URL, "url", "ws://127.0.0.1:8000/connection/websocket",
 		"client WebSocket endpoint (loopback)")
@@ -67,10 +74,14 @@ func parseFlags(args []string, out io.Writer) (*Options, error) {
 	fs.IntVar(&o.Concurrency, "c", 64, "concurrent connection attempts (not connectstorm)")
 	fs.IntVar(&o.SrcAddrs, "src-addrs", 4, "loopback source addresses 127.0.0.1..N")
 	fs.IntVar(&o.PayloadPad, "pad", 0, "extra bytes of padding in each payload")
-	fs.IntVar(&o.PID, "pid", 0, "server process ID, for RSS and CPU from /proc")
+	fs.Var(&o.PIDs, "pid", "server process IDs, comma-separated, for RSS and CPU "+
+		"from /proc (summed over the list)")
 	fs.StringVar(&o.DebugURL, "debug-url", "",
 		"Herald's runtime metrics endpoint (debug.enabled), e.g. "+
 			"http://127.0.0.1:8000/debug/pprof/runtime")
+	fs.IntVar(&o.Publishers, "publishers", 16,
+		"publish: concurrent publishers, each sending request after request")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "publish: length of the run")
 	fs.DurationVar(&o.Settle, "settle", 3*time.Second, "idle: wait before measuring")
 	fs.DurationVar(&o.Drain, "drain", 15*time.Second,
 		"wait for outstanding deliveries after the last publication")
@@ -88,6 +99,7 @@ const (
 	maxConns   = 100_000
 	maxPublish = 10_000_000
 	maxTimeout = time.Hour
+	maxPubs    = 1024
 )
 
 func (o *Options) validate() error {
@@ -108,10 +120,25 @@ func (o *Options) validate() error {
 		return errors.New("-src-addrs must be in 1..250")
 	case o.Timeout <= 0 || o.Timeout > maxTimeout:
 		return errors.New("-timeout must be in (0, 1h]")
+	case o.Publishers < 1 || o.Publishers > maxPubs:
+		return errors.New("-publishers must be in 1..1024")
+	case o.Duration <= 0 || o.Duration > maxTimeout:
+		return errors.New("-duration must be in (0, 1h]")
 	case o.Subscribe != "token" && o.Subscribe != "client":
 		return errors.New(`-subscribe must be "token" or "client"`)
-	case o.Secret == "":
+	case o.Secret == "" && o.connectsClients():
 		return errors.New("-secret is required")
 	}
 	return nil
+}
+
+// connectsClients reports whether a scenario of the run opens client
+// connections, which need a token secret; publish alone does not.
+func (o *Options) connectsClients() bool {
+	for name := range strings.SplitSeq(o.Scenarios, ",") {
+		if strings.TrimSpace(name) != "publish" {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -67,32 +68,82 @@ func rssBytes(pid int) (int64, error) {
 	return 0, fmt.Errorf("%s: no VmRSS", path)
 }
 
-// cpuMeter measures the CPU time of the server and of this tool over an
-// interval. Without a pid only the tool is measured.
-type cpuMeter struct {
-	pid            int
-	server, client float64
+// pidList is the value of -pid: the server processes of a run. Figures
+// are summed over the list, so that a cluster of nodes on one machine is
+// measured as one server.
+type pidList []int
+
+// String returns the list as the flag takes it.
+func (l *pidList) String() string {
+	s := make([]string, len(*l))
+	for i, pid := range *l {
+		s[i] = strconv.Itoa(pid)
+	}
+	return strings.Join(s, ",")
 }
 
-func startCPU(pid int) *cpuMeter {
-	m := &cpuMeter{pid: pid}
-	if pid > 0 {
-		m.server, _ = cpuSeconds(pid)
+// Set parses a comma-separated list of process IDs.
+func (l *pidList) Set(v string) error {
+	var out pidList
+	for f := range strings.SplitSeq(v, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || pid <= 0 {
+			return fmt.Errorf("bad process ID %q", f)
+		}
+		out = append(out, pid)
+	}
+	*l = out
+	return nil
+}
+
+// rss returns the sum of the processes' VmRSS.
+func (l pidList) rss() (int64, error) {
+	var sum int64
+	for _, pid := range l {
+		n, err := rssBytes(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// cpuMeter measures the CPU time of the server processes and of this tool
+// over an interval. Without pids only the tool is measured.
+type cpuMeter struct {
+	pids   pidList
+	server []float64
+	client float64
+}
+
+func startCPU(pids pidList) *cpuMeter {
+	m := &cpuMeter{pids: pids, server: make([]float64, len(pids))}
+	for i, pid := range pids {
+		m.server[i], _ = cpuSeconds(pid)
 	}
 	m.client, _ = cpuSeconds(0)
 	return m
 }
 
-// stop returns the server's and the tool's CPU seconds since startCPU.
-func (m *cpuMeter) stop() (server, client float64) {
-	if m.pid > 0 {
-		s, err := cpuSeconds(m.pid)
-		if err == nil {
-			server = s - m.server
+// stop records in r the servers' and the tool's CPU seconds since
+// startCPU; with several servers, each one's share too. A process that has
+// gone away counts as zero.
+func (m *cpuMeter) stop(r *Result) {
+	var total float64
+	by := make([]float64, len(m.pids))
+	for i, pid := range m.pids {
+		if s, err := cpuSeconds(pid); err == nil {
+			// Whole clock ticks, without the float noise of the subtraction.
+			by[i] = math.Round((s-m.server[i])*clockTicks) / clockTicks
 		}
+		total += by[i]
 	}
 	c, _ := cpuSeconds(0)
-	return server, c - m.client
+	r.ServerCPUS, r.ClientCPUS = total, c-m.client
+	if len(by) > 1 {
+		r.ServerCPUByPID = by
+	}
 }
 
 // runtimeStats is what Herald's debug endpoint reports about its runtime.

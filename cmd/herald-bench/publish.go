@@ -29,9 +29,11 @@ type publisher struct {
 	firstErr atomic.Pointer[string]
 }
 
-func newPublisher(o *Options) *publisher {
+// newPublisher returns a publisher that keeps up to workers API
+// connections open, one per concurrent request.
+func newPublisher(o *Options, workers int) *publisher {
 	tr := &http.Transport{
-		MaxIdleConnsPerHost: o.PubWorkers,
+		MaxIdleConnsPerHost: workers,
 		IdleConnTimeout:     time.Minute,
 	}
 	return &publisher{

@@ -34,10 +34,19 @@ type Result struct {
 	LatP99Ms       float64 `json:"lat_p99_ms,omitempty"`
 	LatMaxMs       float64 `json:"lat_max_ms,omitempty"`
 
-	ServerCPUS       float64 `json:"server_cpu_s"`
-	ClientCPUS       float64 `json:"client_cpu_s"`
-	CPUPer100k       float64 `json:"server_cpu_s_per_100k,omitempty"`
-	DeliveriesPerCPU float64 `json:"deliveries_per_server_cpu_s,omitempty"`
+	Publishers int     `json:"publishers,omitempty"`
+	PubPerS    float64 `json:"publications_per_s,omitempty"`
+	APIP50Ms   float64 `json:"api_p50_ms,omitempty"`
+	APIP99Ms   float64 `json:"api_p99_ms,omitempty"`
+	APIMaxMs   float64 `json:"api_max_ms,omitempty"`
+
+	ServerCPUS float64 `json:"server_cpu_s"`
+	// ServerCPUByPID splits ServerCPUS by -pid entry when there are several.
+	ServerCPUByPID   []float64 `json:"server_cpu_s_by_pid,omitempty"`
+	ClientCPUS       float64   `json:"client_cpu_s"`
+	CPUPer10kPub     float64   `json:"server_cpu_s_per_10k_pub,omitempty"`
+	CPUPer100k       float64   `json:"server_cpu_s_per_100k,omitempty"`
+	DeliveriesPerCPU float64   `json:"deliveries_per_server_cpu_s,omitempty"`
 
 	RSSBefore     int64   `json:"rss_before,omitempty"`
 	RSSAfter      int64   `json:"rss_after,omitempty"`
@@ -65,9 +74,14 @@ func (r *Result) write(stdout, stderr io.Writer) error {
 
 func (r *Result) summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "== %s on %s: %d/%d connected (%d errors, %d dropped) "+
-		"in %.2fs, %.0f conn/s\n", r.Scenario, r.Label, r.Connected, r.Conns,
-		r.ConnectErrors, r.Dropped, r.ConnectS, r.ConnectRate)
+	if r.Conns > 0 {
+		fmt.Fprintf(&b, "== %s on %s: %d/%d connected (%d errors, %d dropped) "+
+			"in %.2fs, %.0f conn/s\n", r.Scenario, r.Label, r.Connected, r.Conns,
+			r.ConnectErrors, r.Dropped, r.ConnectS, r.ConnectRate)
+	} else {
+		fmt.Fprintf(&b, "== %s on %s: %d publishers\n", r.Scenario, r.Label,
+			r.Publishers)
+	}
 	if r.ConnectP99Ms > 0 {
 		fmt.Fprintf(&b, "   connect time p50 %.1f ms, p99 %.1f ms\n",
 			r.ConnectP50Ms, r.ConnectP99Ms)
@@ -87,10 +101,25 @@ func (r *Result) summary() string {
 		fmt.Fprintf(&b, "   latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 			r.LatP50Ms, r.LatP99Ms, r.LatMaxMs)
 	}
+	if r.Publishers > 0 {
+		fmt.Fprintf(&b, "   %d published (%d errors), %.0f publications/s, "+
+			"API latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.Published,
+			r.PublishErrors, r.PubPerS, r.APIP50Ms, r.APIP99Ms, r.APIMaxMs)
+	}
 	fmt.Fprintf(&b, "   server CPU %.2fs", r.ServerCPUS)
+	if len(r.ServerCPUByPID) > 0 {
+		parts := make([]string, len(r.ServerCPUByPID))
+		for i, s := range r.ServerCPUByPID {
+			parts[i] = fmt.Sprintf("%.2f", s)
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(parts, " + "))
+	}
 	if r.CPUPer100k > 0 {
 		fmt.Fprintf(&b, " (%.3fs per 100k deliveries, %.0f deliveries per CPU-s)",
 			r.CPUPer100k, r.DeliveriesPerCPU)
+	}
+	if r.CPUPer10kPub > 0 {
+		fmt.Fprintf(&b, " (%.3fs per 10k publications)", r.CPUPer10kPub)
 	}
 	fmt.Fprintf(&b, ", tool CPU %.2fs, elapsed %.1fs\n", r.ClientCPUS, r.ElapsedS)
 	if r.Error != "" {

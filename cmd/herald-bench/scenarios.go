@@ -16,6 +16,7 @@ var scenarios = map[string]scenarioFunc{
 	"fanout":       runFanout,
 	"manychannels": runManyChannels,
 	"connectstorm": runConnectStorm,
+	"publish":      runPublishRate,
 }
 
 // errNoneConnected ends a scenario that could not connect any client.
@@ -99,8 +100,8 @@ func runIdle(ctx context.Context, o *Options, log *slog.Logger) (*Result, error)
 	defer f.close()
 
 	var rtBefore, rtAfter *runtimeStats
-	if o.PID > 0 {
-		res.RSSBefore, err = rssBytes(o.PID)
+	if len(o.PIDs) > 0 {
+		res.RSSBefore, err = o.PIDs.rss()
 		if err != nil {
 			return nil, err
 		}
@@ -109,10 +110,10 @@ func runIdle(ctx context.Context, o *Options, log *slog.Logger) (*Result, error)
 		return nil, err
 	}
 
-	cpu := startCPU(o.PID)
+	cpu := startCPU(o.PIDs)
 	d := connectAll(ctx, f, o.Conns, o.Concurrency,
 		func(i int) string { return channelName(o, i) }, nil)
-	res.ServerCPUS, res.ClientCPUS = cpu.stop()
+	cpu.stop(res)
 	n := f.size()
 	res.setConnect(d, n)
 	if n == 0 {
@@ -121,8 +122,8 @@ func runIdle(ctx context.Context, o *Options, log *slog.Logger) (*Result, error)
 	}
 
 	sleepCtx(ctx, o.Settle)
-	if o.PID > 0 {
-		if res.RSSAfter, err = rssBytes(o.PID); err != nil {
+	if len(o.PIDs) > 0 {
+		if res.RSSAfter, err = o.PIDs.rss(); err != nil {
 			return nil, err
 		}
 		res.RSSPerConn = float64(res.RSSAfter-res.RSSBefore) / float64(n)
@@ -185,14 +186,14 @@ func runPublish(ctx context.Context, o *Options, name string, channels int,
 		return res, errors.Join(errNoneConnected, f.err())
 	}
 
-	cpu := startCPU(o.PID)
+	cpu := startCPU(o.PIDs)
 	start := time.Now()
-	p := newPublisher(o)
+	p := newPublisher(o, o.PubWorkers)
 	p.run(ctx, o.Publish, pubChannel)
 	res.Published, res.PublishErrors = p.ok.Load(), p.failed.Load()
 	res.Expected = res.Published * int64(n/channels)
 	waitDeliveries(ctx, f, res.Expected, o.Drain)
-	res.ServerCPUS, res.ClientCPUS = cpu.stop()
+	cpu.stop(res)
 
 	res.Deliveries = f.deliveries()
 	res.fillDeliveries(f, start)
@@ -244,10 +245,10 @@ func runConnectStorm(ctx context.Context, o *Options,
 	defer f.close()
 
 	lat := newHistogram()
-	cpu := startCPU(o.PID)
+	cpu := startCPU(o.PIDs)
 	d := connectAll(ctx, f, o.Conns, o.Conns,
 		func(i int) string { return channelName(o, i) }, lat)
-	res.ServerCPUS, res.ClientCPUS = cpu.stop()
+	cpu.stop(res)
 	res.setConnect(d, f.size())
 	res.ConnectP50Ms = ms(lat.percentile(0.50))
 	res.ConnectP99Ms = ms(lat.percentile(0.99))
