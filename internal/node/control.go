@@ -67,6 +67,11 @@ const (
 	CommandUnsubscribe
 	CommandDisconnect
 	CommandRefresh
+	// CommandEmulate carries a client's frame, sent to one node through
+	// the emulation endpoint, to the node that holds the client's
+	// emulated session (Session is its key, Data the frame). Only that
+	// node has the key; the others ignore it.
+	CommandEmulate
 )
 
 // UserCommand is a server API subscribe, unsubscribe, disconnect or

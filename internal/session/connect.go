@@ -197,6 +197,9 @@ func (s *Session) failConnect(id uint32, err error) error {
 	if errors.As(err, &d) {
 		return d
 	}
+	if s.mode == modeUni {
+		return uniDisconnect(err)
+	}
 	s.state.Store(int32(stateFailed))
 	if rerr := s.replyError(id, err); rerr != nil {
 		return rerr
@@ -219,7 +222,10 @@ func (s *Session) fillConnectResult(res *protocol.ConnectResult, creds *credenti
 	// ping timer of their own (client-protocol.md §8).
 	if cfg.PingInterval > 0 && !s.framePing {
 		res.Ping = uint32(cfg.PingInterval / time.Second)
-		res.Pong = cfg.PongTimeout > 0
+		res.Pong = cfg.PongTimeout > 0 && s.mode != modeUni
+	}
+	if s.mode != modeBidi {
+		res.Session, res.Node = s.key, cfg.Node.ID()
 	}
 	if cfg.IncludeServerTime {
 		res.Time = time.Now().UnixMilli()

@@ -63,10 +63,12 @@ type Manager struct {
 	cfg Config
 	log *slog.Logger
 
-	// mu guards sessions and users.
+	// mu guards sessions, users and keys.
 	mu       sync.RWMutex
 	sessions map[string]*Session
 	users    map[string]map[string]*Session
+	// keys has the connected emulated sessions by session key.
+	keys map[string]*Session
 
 	// pendingMu guards pending: sessions that have not connected yet.
 	pendingMu sync.Mutex
@@ -101,6 +103,7 @@ func NewManager(cfg Config) *Manager {
 		log:      cfg.Logger.With("component", "session"),
 		sessions: make(map[string]*Session),
 		users:    make(map[string]map[string]*Session),
+		keys:     make(map[string]*Session),
 		pending:  make(map[*Session]struct{}),
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
@@ -201,6 +204,9 @@ func (m *Manager) register(s *Session) *protocol.Disconnect {
 	}
 	conns[s.id] = s
 	m.sessions[s.id] = s
+	if s.mode == modeEmulated {
+		m.keys[s.key] = s
+	}
 	m.count.Add(1)
 	s.slot = rand.IntN(m.wheel.size())
 	m.wheel.add(s.slot, s)
@@ -213,6 +219,9 @@ func (m *Manager) unregister(s *Session) {
 	m.mu.Lock()
 	if _, ok := m.sessions[s.id]; ok {
 		delete(m.sessions, s.id)
+		if s.mode == modeEmulated {
+			delete(m.keys, s.key)
+		}
 		m.count.Add(-1)
 		if conns := m.users[s.user]; conns != nil {
 			delete(conns, s.id)
@@ -303,6 +312,11 @@ func (m *Manager) ApplyUserCommand(ctx context.Context, c node.UserCommand) erro
 	case node.CommandRefresh:
 		m.RefreshUser(t, RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt,
 			Info: c.Info})
+	case node.CommandEmulate:
+		// Only the node holding the session has its key.
+		if s := m.EmulatedSession(c.Session); s != nil {
+			s.HandleFrame(c.Data)
+		}
 	default:
 		return fmt.Errorf("session: unknown user command %d", c.Kind)
 	}

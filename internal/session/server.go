@@ -17,7 +17,8 @@ type Target struct {
 }
 
 func (t Target) matches(s *Session) bool {
-	return (t.Client == "" || t.Client == s.id) && (t.Session == "" || t.Session == s.id)
+	return (t.Client == "" || t.Client == s.id) && (t.Session == "" || t.Session == s.id ||
+		(s.key != "" && t.Session == s.key))
 }
 
 func (m *Manager) targets(t Target) []*Session {

@@ -93,6 +93,13 @@ type Session struct {
 	// framePing selects transport ping frames instead of protocol pings;
 	// fixed before the first frame, like codec.
 	framePing bool
+	// mode and key are fixed before the first frame too; key is the
+	// session key of an emulated or unidirectional session.
+	mode mode
+	key  string
+	// frameMu serialises HandleFrame: an emulated session's commands come
+	// in separate requests that may overlap.
+	frameMu sync.Mutex
 
 	state atomic.Int32
 
@@ -228,6 +235,8 @@ var errStop = errors.New("session: stop processing")
 // HandleFrame decodes and runs the commands of one transport frame in order.
 // It reports false when the transport should stop reading.
 func (s *Session) HandleFrame(frame []byte) bool {
+	s.frameMu.Lock()
+	defer s.frameMu.Unlock()
 	switch state(s.state.Load()) {
 	case stateClosed:
 		return false
@@ -393,6 +402,11 @@ func (s *Session) clientInfo(sub *subscription) *protocol.ClientInfo {
 }
 
 func (s *Session) reply(r *protocol.Reply) {
+	if s.mode == modeUni && r.Connect != nil {
+		// A unidirectional client reads no replies: its connect result
+		// is the stream's first push.
+		r = &protocol.Reply{Push: connectPush(r.Connect)}
+	}
 	s.q.Push(s.codec.AppendReply(nil, r))
 }
 
@@ -450,7 +464,10 @@ func (s *Session) onWheel(now time.Time) {
 			p.NativePing()
 		}
 	default:
-		s.pingAt.CompareAndSwap(0, now.UnixNano())
+		// A unidirectional client only hears the ping as a keepalive.
+		if s.mode != modeUni {
+			s.pingAt.CompareAndSwap(0, now.UnixNano())
+		}
 		s.q.Push(s.m.pingBytes[s.variant])
 	}
 	s.refreshPresence(presence)
