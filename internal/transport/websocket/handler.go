@@ -1,8 +1,10 @@
-// Package websocket serves the bidirectional WebSocket transport at
-// /connection/websocket. Each connection runs its reader on a goroutine of
-// its own, started once the handshake is done; writes happen on the
-// session's outbound queue goroutine, which exists only while there is
-// something to write.
+// Package websocket serves the WebSocket transports: the bidirectional one
+// at /connection/websocket ([Handler]) and the unidirectional one at
+// /connection/uni_websocket ([UniHandler], uni.go), which share the frame
+// code of conn.go. Each connection runs its reader on a goroutine of its
+// own, started once the handshake is done; writes happen on the session's
+// outbound queue goroutine, which exists only while there is something to
+// write.
 package websocket
 
 import (
