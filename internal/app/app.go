@@ -29,6 +29,7 @@ import (
 	"github.com/heraldhq/herald/internal/node"
 	"github.com/heraldhq/herald/internal/session"
 	"github.com/heraldhq/herald/internal/transport"
+	"github.com/heraldhq/herald/internal/transport/httpstream"
 	"github.com/heraldhq/herald/internal/transport/websocket"
 )
 
@@ -447,6 +448,8 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 			}))
 	}
 
+	a.mountStreams(ext)
+
 	internal = ext
 	separate := cfg.HTTPServer.SeparateInternal()
 	if separate {
@@ -467,6 +470,60 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 		internal = nil
 	}
 	return ext, internal
+}
+
+// mountStreams serves the transports other than bidirectional WebSocket
+// that the config enables, and the emulation endpoint when HTTP-streaming
+// or SSE needs it.
+func (a *App) mountStreams(ext *http.ServeMux) {
+	cfg := a.cfg
+	origins := transport.NewOriginChecker(cfg.Client.AllowedOrigins)
+	stream := func(c config.Stream) httpstream.Config {
+		return httpstream.Config{
+			Sessions:           a.sessions,
+			Node:               a.node,
+			Origins:            origins,
+			Logger:             a.logger,
+			MaxRequestBodySize: c.MaxRequestBodySize,
+			ProxyHeaders:       a.proxies.headers,
+		}
+	}
+	if c := cfg.HTTPStream; c.Enabled {
+		ext.Handle(prefix(c.HandlerPrefix, "/connection/http_stream"),
+			httpstream.NewStream(stream(c)))
+	}
+	if c := cfg.SSE; c.Enabled {
+		ext.Handle(prefix(c.HandlerPrefix, "/connection/sse"), httpstream.NewSSE(stream(c)))
+	}
+	if cfg.HTTPStream.Enabled || cfg.SSE.Enabled {
+		e := cfg.Emulation
+		ext.Handle(prefix(e.HandlerPrefix, "/emulation"), httpstream.NewEmulation(
+			stream(config.Stream{MaxRequestBodySize: e.MaxRequestBodySize})))
+	}
+	if c := cfg.UniSSE; c.Enabled {
+		ext.Handle(prefix(c.HandlerPrefix, "/connection/uni_sse"),
+			httpstream.NewUniSSE(stream(c)))
+	}
+	if c := cfg.UniHTTPStream; c.Enabled {
+		ext.Handle(prefix(c.HandlerPrefix, "/connection/uni_http_stream"),
+			httpstream.NewUniStream(stream(c)))
+	}
+	if c := cfg.UniWebSocket; c.Enabled {
+		ext.Handle(prefix(c.HandlerPrefix, "/connection/uni_websocket"),
+			websocket.NewUniHandler(websocket.UniConfig{
+				Sessions:                a.sessions,
+				Origins:                 origins,
+				Logger:                  a.logger,
+				MessageSizeLimit:        c.MessageSizeLimit,
+				WriteTimeout:            c.WriteTimeout,
+				ProxyHeaders:            a.proxies.headers,
+				DisableClosingHandshake: c.DisableClosingHandshake,
+				DisableDisconnectPush:   c.DisableDisconnectPush,
+				JoinPushMessages:        c.JoinPushMessages,
+				PingInterval:            cfg.Client.PingInterval,
+				PongTimeout:             cfg.Client.PongTimeout,
+			}))
+	}
 }
 
 // mountAPI serves the server API under http_api.handler_prefix.

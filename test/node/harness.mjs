@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Centrifuge } from 'centrifuge';
 import { Centrifuge as CentrifugeProtobuf } from 'centrifuge/build/protobuf';
+import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,6 +48,17 @@ export const encodings = [
     encode: (v) => new TextEncoder().encode(JSON.stringify(v)),
     decode: (d) => JSON.parse(new TextDecoder().decode(d)),
   },
+];
+
+/**
+ * The transports under test: WebSocket, and the HTTP-streaming and SSE
+ * transports that centrifuge-js falls back to, whose client-to-server
+ * messages go through the emulation endpoint. SSE carries JSON only.
+ */
+export const transports = [
+  { name: 'websocket', encodings: ['json', 'protobuf'] },
+  { name: 'http_stream', encodings: ['json', 'protobuf'] },
+  { name: 'sse', encodings: ['json'] },
 ];
 
 /** Polls cond every 10 ms until it is truthy or timeout ms pass. */
@@ -133,6 +145,7 @@ async function startServerOnce(config) {
   const server = {
     port,
     url: `ws://127.0.0.1:${port}/connection/websocket`,
+    httpURL: `http://127.0.0.1:${port}`,
     output: () => output,
     config: cfg,
     async stop() {
@@ -171,12 +184,19 @@ async function startServerOnce(config) {
  * client.events; it connects when connect() is called.
  */
 export function newClient(server, enc, tokenValue, options = {}) {
-  const client = new enc.Client(server.url, {
+  const { transport = 'websocket', ...rest } = options;
+  let endpoint = server.url;
+  if (transport !== 'websocket') {
+    endpoint = [{ transport, endpoint: `${server.httpURL}/connection/${transport}` }];
+  }
+  const client = new enc.Client(endpoint, {
     token: tokenValue,
     websocket: WebSocket,
+    eventsource: EventSource,
+    emulationEndpoint: `${server.httpURL}/emulation`,
     minReconnectDelay: 50,
     maxReconnectDelay: 500,
-    ...options,
+    ...rest,
   });
   client.events = record(client, [
     'connecting', 'connected', 'disconnected', 'error',
@@ -185,9 +205,12 @@ export function newClient(server, enc, tokenValue, options = {}) {
   return client;
 }
 
-/** Creates a client for user, connects it and waits for 'connected'. */
-export async function connectUser(server, enc, user, track) {
-  const client = newClient(server, enc, userToken(user));
+/**
+ * Creates a client for user, connects it and waits for 'connected';
+ * options go to newClient (transport among them).
+ */
+export async function connectUser(server, enc, user, track, options = {}) {
+  const client = newClient(server, enc, userToken(user), options);
   track(client);
   client.connect();
   const ctx = await nth(client.events.connected, 1, 'connected');

@@ -1,15 +1,19 @@
-// Conformance tests: centrifuge-js 5.x in Node, over JSON and Protobuf,
+// Conformance tests: centrifuge-js 5.x in Node, over JSON and Protobuf, on
+// WebSocket and on the HTTP-streaming and SSE transports with emulation,
 // against a real Herald process.
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 
 import {
-  connectUser, encodings, nth, secret, startServer, subscribe, waitFor,
+  connectUser as connectWith, encodings, nth, secret, startServer, subscribe,
+  transports, waitFor,
 } from './harness.mjs';
 
 const config = {
   http_server: {},
+  http_stream: { enabled: true },
+  sse: { enabled: true },
   client: {
     token: { hmac_secret_key: secret },
     subscribe_to_user_personal_channel: { enabled: true },
@@ -84,16 +88,25 @@ function it(name, fn) {
   });
 }
 
-for (const enc of encodings) {
-  describe(enc.name, () => {
+const combos = transports.flatMap((tr) => tr.encodings.map((name) => ({
+  transport: tr.name, enc: encodings.find((e) => e.name === name),
+})));
+
+for (const { transport, enc } of combos) {
+  const connectUser = (srv, e, user, tr) => connectWith(srv, e, user, tr, { transport });
+  // Channel and user names carry the transport and encoding, so that the
+  // suites never share a channel's history or presence.
+  const tag = `${transport}-${enc.name}`;
+  describe(`${transport} ${enc.name}`, () => {
     it('connects with a token', async () => {
       const c = await connectUser(server, enc, 'alice', track);
       assert.ok(c.id, 'connected without a client id');
       assert.equal(c.state, 'connected');
+      assert.equal((await nth(c.events.connected, 1, 'connected')).transport, transport);
     });
 
     it('delivers a publication from one client to another', async () => {
-      const ch = `chat:room-${enc.name}`;
+      const ch = `chat:room-${tag}`;
       const alice = await connectUser(server, enc, 'alice', track);
       const bob = await connectUser(server, enc, 'bob', track);
       const aliceSub = await subscribe(alice, ch);
@@ -109,7 +122,7 @@ for (const enc of encodings) {
     });
 
     it('answers presence and presence stats', async () => {
-      const ch = `room:lobby-${enc.name}`;
+      const ch = `room:lobby-${tag}`;
       const alice = await connectUser(server, enc, 'alice', track);
       const bob = await connectUser(server, enc, 'bob', track);
       const sub = await subscribe(alice, ch);
@@ -131,7 +144,7 @@ for (const enc of encodings) {
     });
 
     it('answers history with limit, since and reverse', async () => {
-      const ch = `feed:news-${enc.name}`;
+      const ch = `feed:news-${tag}`;
       const alice = await connectUser(server, enc, 'alice', track);
       const sub = await subscribe(alice, ch);
       for (let n = 1; n <= 5; n++) {
@@ -158,7 +171,7 @@ for (const enc of encodings) {
     });
 
     it('recovers missed publications after a reconnect', async () => {
-      const ch = `news:wire-${enc.name}`;
+      const ch = `news:wire-${tag}`;
       const reader = await connectUser(server, enc, 'alice', track);
       const writer = await connectUser(server, enc, 'bob', track);
       const sub = await subscribe(reader, ch);
@@ -187,7 +200,7 @@ for (const enc of encodings) {
     });
 
     it('delivers a personal channel publication through the client publication event', async () => {
-      const user = `carol-${enc.name}`;
+      const user = `carol-${tag}`;
       const personal = `#${user}`;
       const carol = await connectUser(server, enc, user, track);
       await waitFor(
