@@ -287,34 +287,7 @@ func (b *Broker) deliver(m *nats.Msg, chPrefix string) error {
 	if err != nil {
 		return err
 	}
-
-	kind, msg := m.Data[0], string(m.Data[1:])
-	switch kind {
-	case wire.KindPublication, wire.KindDelta:
-		sp, body, err := wire.SplitPublication(msg)
-		if err != nil {
-			return err
-		}
-		pub, err := wire.DecodePublication([]byte(body))
-		if err != nil {
-			return err
-		}
-		pub.Offset = sp.Offset
-		b.handler.HandlePublication(ch, pub, sp, kind == wire.KindDelta)
-	case wire.KindJoin, wire.KindLeave:
-		info, err := wire.DecodeClientInfo([]byte(msg))
-		if err != nil {
-			return err
-		}
-		if kind == wire.KindJoin {
-			b.handler.HandleJoin(ch, info)
-		} else {
-			b.handler.HandleLeave(ch, info)
-		}
-	default:
-		return wire.ErrMalformed
-	}
-	return nil
+	return wire.Deliver(b.handler, ch, string(m.Data))
 }
 
 // Subscribe subscribes this node to ch and returns once NATS confirmed it,

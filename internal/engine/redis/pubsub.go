@@ -348,36 +348,7 @@ func (s *subscriber) onMessage(m rueidis.PubSubMessage) {
 	if !ok {
 		return
 	}
-	if err := s.deliver(r, ch, m.Message[0], m.Message[1:]); err != nil {
+	if err := wire.Deliver(r.h, ch, m.Message); err != nil {
 		s.b.log.Warn("dropping malformed pubsub message", "channel", ch, "error", err)
 	}
-}
-
-func (s *subscriber) deliver(r *handlerRef, ch string, kind byte, msg string) error {
-	switch kind {
-	case wire.KindPublication, wire.KindDelta:
-		sp, body, err := wire.SplitPublication(msg)
-		if err != nil {
-			return err
-		}
-		pub, err := wire.DecodePublication([]byte(body))
-		if err != nil {
-			return err
-		}
-		pub.Offset = sp.Offset
-		r.h.HandlePublication(ch, pub, sp, kind == wire.KindDelta)
-	case wire.KindJoin, wire.KindLeave:
-		info, err := wire.DecodeClientInfo([]byte(msg))
-		if err != nil {
-			return err
-		}
-		if kind == wire.KindJoin {
-			r.h.HandleJoin(ch, info)
-		} else {
-			r.h.HandleLeave(ch, info)
-		}
-	default:
-		return wire.ErrMalformed
-	}
-	return nil
 }

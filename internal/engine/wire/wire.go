@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/heraldhq/herald/internal/engine"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -219,4 +220,39 @@ func SplitPublication(s string) (protocol.StreamPosition, string, error) {
 		return protocol.StreamPosition{}, "", ErrMalformed
 	}
 	return protocol.StreamPosition{Offset: n, Epoch: epoch}, body, nil
+}
+
+// Deliver decodes msg, a channel message (a publication, join or leave)
+// that arrived for ch, and hands it to h.
+func Deliver(h engine.EventHandler, ch string, msg string) error {
+	if msg == "" {
+		return ErrMalformed
+	}
+	kind, rest := msg[0], msg[1:]
+	switch kind {
+	case KindPublication, KindDelta:
+		sp, body, err := SplitPublication(rest)
+		if err != nil {
+			return err
+		}
+		pub, err := DecodePublication([]byte(body))
+		if err != nil {
+			return err
+		}
+		pub.Offset = sp.Offset
+		h.HandlePublication(ch, pub, sp, kind == KindDelta)
+	case KindJoin, KindLeave:
+		info, err := DecodeClientInfo([]byte(rest))
+		if err != nil {
+			return err
+		}
+		if kind == KindJoin {
+			h.HandleJoin(ch, info)
+		} else {
+			h.HandleLeave(ch, info)
+		}
+	default:
+		return ErrMalformed
+	}
+	return nil
 }
