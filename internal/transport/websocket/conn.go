@@ -289,6 +289,12 @@ func (c *conn) WriteBatch(items [][]byte) error {
 		v.all = append(v.all, it)
 	}
 
+	return c.writeFrames(v.all, &v.out)
+}
+
+// writeFrames writes all, whole frames, after whatever an earlier partial
+// write left; out is scratch space the size of all.
+func (c *conn) writeFrames(all net.Buffers, out *net.Buffers) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closing.Load() {
@@ -298,8 +304,8 @@ func (c *conn) WriteBatch(items [][]byte) error {
 		return err
 	}
 	// WriteTo consumes the slice it is called on, so it gets a copy.
-	v.out = v.all
-	return c.blockingWriteLocked(&v.out)
+	*out = all
+	return c.blockingWriteLocked(out)
 }
 
 // vectors is the scratch space of one frame write: the frame header and the

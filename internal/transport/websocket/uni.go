@@ -325,18 +325,7 @@ func (u *uniConn) WriteBatch(items [][]byte) error {
 		v.framed(items)
 	}
 
-	c := u.c
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closing.Load() {
-		return net.ErrClosed
-	}
-	if err := c.flushTailLocked(); err != nil {
-		return err
-	}
-	// WriteTo consumes the slice it is called on, so it gets a copy.
-	v.out = v.all
-	return c.blockingWriteLocked(&v.out)
+	return u.c.writeFrames(v.all, &v.out)
 }
 
 // TryWrite implements outbound.TryWriter for one bare push. A keepalive is
