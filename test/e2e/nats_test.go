@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/heraldhq/herald/internal/natstest"
 )
@@ -165,60 +164,21 @@ func TestNATSRestart(t *testing.T) {
 	}
 	a, b := Start(t, cfg("node-a")), Start(t, cfg("node-b"))
 
-	enc := encodings[0]
-	const ch = "news:restart"
-	var subs []*sdkSub
-	var clients []*sdkClient
-	for i, node := range []*Server{b, a} {
-		c, _ := connectUser(t, node, enc, fmt.Sprintf("reader-%d", i))
-		clients = append(clients, c)
-		subs = append(subs, c.subscribe(t, ch))
-	}
-
-	var accepted []int
-	n := 0
-	publish := func(node *Server) bool {
-		n++
-		if tryPublish(t, node, ch, n) {
-			accepted = append(accepted, n)
-			return true
-		}
-		return false
-	}
-	if !publish(a) {
+	run := newRestartRun(t, "news:restart", b, a)
+	if !run.publish(a) {
 		t.Fatal("publish refused with NATS up")
 	}
-	for _, s := range subs {
-		s.pubs.wait(t, 1, "publications before the restart")
-	}
+	run.check("publications before the restart")
 
 	srv.Stop(t)
-	refused := poll(WaitTimeout, func() bool { return !publish(a) })
-	if !refused {
+	if !poll(WaitTimeout, func() bool { return !run.publish(a) }) {
 		t.Fatal("publishes still accepted with NATS down")
 	}
 
 	srv.Restart(t)
-	deadline := time.Now().Add(WaitTimeout)
-	for !publish(a) {
-		if time.Now().After(deadline) {
-			t.Fatal("publishes still refused after NATS came back")
-		}
-		time.Sleep(50 * time.Millisecond) // retry interval
-	}
-	publish(b)
-
-	for i, s := range subs {
-		pubs := pubsOf(s.pubs.wait(t, len(accepted), "publications after the restart"))
-		if got := seqOf(t, pubs); !slices.Equal(got, accepted) {
-			t.Fatalf("subscriber %d got %v, want the accepted %v", i, got, accepted)
-		}
-	}
-	for i, c := range clients {
-		if d := c.disconnected.len(); d != 0 {
-			t.Errorf("client %d was disconnected %d times", i, d)
-		}
-	}
+	run.publishUntilAccepted(a, "NATS")
+	run.publish(b)
+	run.check("publications after the restart")
 }
 
 // TestNATSV3Config starts a node from a Centrifugo v3 flat file with

@@ -37,6 +37,70 @@ func tryPublish(t *testing.T, srv *Server, ch string, n int) bool {
 	return reply.Result != nil
 }
 
+// restartRun is the scaffolding of a test that takes a broker away under
+// subscribed clients: readers subscribed to ch with recovery, and a log of
+// which numbered publications the API accepted.
+type restartRun struct {
+	t        *testing.T
+	ch       string
+	subs     []*sdkSub
+	clients  []*sdkClient
+	n        int
+	accepted []int
+}
+
+// newRestartRun connects one reader per node in nodes and subscribes it.
+func newRestartRun(t *testing.T, ch string, nodes ...*Server) *restartRun {
+	r := &restartRun{t: t, ch: ch}
+	for i, srv := range nodes {
+		c, _ := connectUser(t, srv, encodings[0], fmt.Sprintf("reader-%d", i))
+		r.clients = append(r.clients, c)
+		r.subs = append(r.subs, c.subscribe(t, ch))
+	}
+	return r
+}
+
+// publish publishes the next number through srv and reports whether the
+// API accepted it.
+func (r *restartRun) publish(srv *Server) bool {
+	r.n++
+	if tryPublish(r.t, srv, r.ch, r.n) {
+		r.accepted = append(r.accepted, r.n)
+		return true
+	}
+	return false
+}
+
+// publishUntilAccepted retries until the API accepts a publication again.
+func (r *restartRun) publishUntilAccepted(srv *Server, what string) {
+	r.t.Helper()
+	deadline := time.Now().Add(WaitTimeout)
+	for !r.publish(srv) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("publishes still refused after %s came back", what)
+		}
+		time.Sleep(50 * time.Millisecond) // retry interval
+	}
+}
+
+// check waits until every reader has as many publications as were
+// accepted and fails unless they are exactly those, in order, with no
+// client disconnected on the way.
+func (r *restartRun) check(what string) {
+	r.t.Helper()
+	for i, s := range r.subs {
+		pubs := pubsOf(s.pubs.wait(r.t, len(r.accepted), what))
+		if got := seqOf(r.t, pubs); !slices.Equal(got, r.accepted) {
+			r.t.Fatalf("subscriber %d got %v, want the accepted %v", i, got, r.accepted)
+		}
+	}
+	for i, c := range r.clients {
+		if d := c.disconnected.len(); d != 0 {
+			r.t.Errorf("client %d was disconnected %d times", i, d)
+		}
+	}
+}
+
 // TestRedisRestartLosesNoAcceptedPublication restarts the Redis two nodes
 // share while clients on both are subscribed with recovery. Publishing
 // fails with an error while Redis is down; clients stay connected; once
@@ -65,39 +129,18 @@ func TestRedisRestartLosesNoAcceptedPublication(t *testing.T) {
 	a := Start(t, cfg("node-a"))
 	b := Start(t, cfg("node-b"))
 
-	enc := encodings[0]
-	const ch = "news:restart"
-	var subs []*sdkSub
-	var clients []*sdkClient
-	for i, srv := range []*Server{b, b, a} {
-		c, _ := connectUser(t, srv, enc, fmt.Sprintf("reader-%d", i))
-		clients = append(clients, c)
-		subs = append(subs, c.subscribe(t, ch))
-	}
-
-	var accepted []int
-	n := 0
-	publish := func(srv *Server) bool {
-		n++
-		if tryPublish(t, srv, ch, n) {
-			accepted = append(accepted, n)
-			return true
-		}
-		return false
-	}
+	run := newRestartRun(t, "news:restart", b, b, a)
 	for range 2 {
-		if !publish(a) {
+		if !run.publish(a) {
 			t.Fatal("publish refused with Redis up")
 		}
 	}
-	for _, s := range subs {
-		s.pubs.wait(t, 2, "publications before the restart")
-	}
+	run.check("publications before the restart")
 
 	r.Stop(t)
 	start := time.Now()
 	for range 3 {
-		if publish(a) {
+		if run.publish(a) {
 			t.Fatal("publish accepted with Redis down")
 		}
 	}
@@ -111,35 +154,13 @@ func TestRedisRestartLosesNoAcceptedPublication(t *testing.T) {
 	// nodes reconnect; the ones accepted go straight to a PUB/SUB
 	// connection that may not be back yet, so some subscribers miss them
 	// live and must recover them.
-	deadline := time.Now().Add(WaitTimeout)
-	for !publish(a) {
-		if time.Now().After(deadline) {
-			t.Fatal("publishes still refused after Redis came back")
-		}
-		time.Sleep(50 * time.Millisecond) // retry interval
-	}
-	publish(b)
-
-	for i, s := range subs {
-		pubs := pubsOf(s.pubs.wait(t, len(accepted), "publications after the restart"))
-		if got := seqOf(t, pubs); !slices.Equal(got, accepted) {
-			t.Fatalf("subscriber %d got %v, want the accepted %v", i, got, accepted)
-		}
-	}
+	run.publishUntilAccepted(a, "Redis")
+	run.publish(b)
+	run.check("publications after the restart")
 
 	// Nothing else arrives: a final publication is the next event.
-	if !publish(a) {
+	if !run.publish(a) {
 		t.Fatal("final publish refused")
 	}
-	for i, s := range subs {
-		pubs := pubsOf(s.pubs.wait(t, len(accepted), "the final publication"))
-		if got := seqOf(t, pubs); !slices.Equal(got, accepted) {
-			t.Fatalf("subscriber %d got %v, want %v", i, got, accepted)
-		}
-	}
-	for i, c := range clients {
-		if d := c.disconnected.len(); d != 0 {
-			t.Errorf("client %d was disconnected %d times", i, d)
-		}
-	}
+	run.check("the final publication")
 }
