@@ -242,6 +242,18 @@ func (a *App) newPresence() (engine.PresenceManager, error) {
 	a.warnPresence(key, &pc)
 	a.log.Info("redis presence manager", "section", key, "prefix", pc.Prefix,
 		"ttl", pc.PresenceTTL)
+	// Sessions refresh their entries once per ping interval (or presence
+	// update interval without pings): a TTL at or below it lets live
+	// clients drop out of presence between refreshes.
+	refresh := a.cfg.Client.PingInterval
+	if refresh <= 0 {
+		refresh = a.cfg.Client.PresenceUpdateInterval
+	}
+	if ttl := pc.PresenceTTL; ttl > 0 && ttl <= refresh {
+		a.log.Warn("presence_ttl is not longer than the presence refresh period: "+
+			"present clients will flicker out of presence", "key", key+".presence_ttl",
+			"ttl", ttl, "refresh", refresh)
+	}
 	return redis.NewPresenceManager(shards, redis.PresenceConfig{
 		Prefix: pc.Prefix,
 		TTL:    pc.PresenceTTL,

@@ -153,3 +153,50 @@ func TestRedisNodesRefresh(t *testing.T) {
 		}
 	})
 }
+
+// TestRedisKilledNodePresenceExpires kills a node whose client is present
+// in a channel: the node cannot say goodbye, so the client's presence
+// entry stays until the presence TTL runs out, and then it is gone on the
+// surviving node, while a client of the survivor stays present.
+func TestRedisKilledNodePresenceExpires(t *testing.T) {
+	prefix := redisPrefix(t)
+	ns := map[string]any{"name": "room", "presence": true, "allow_subscribe_for_client": true}
+	cfg := func(name string) Config {
+		// Sessions refresh their presence once per ping interval, so it
+		// must be shorter than the TTL for the live client to stay.
+		return redisConfig(prefix, ns).Set("node.name", name).
+			Set("engine.redis.presence_ttl", "3s").
+			Set("client.ping_interval", "1s").Set("client.pong_timeout", "500ms")
+	}
+	a, b := Start(t, cfg("node-a")), Start(t, cfg("node-b"))
+	enc := encodings[0]
+	const ch = "room:expiry"
+	stay, stayID := connectUser(t, a, enc, "stays")
+	stay.subscribe(t, ch)
+	gone, goneID := connectUser(t, b, enc, "goes")
+	gone.subscribe(t, ch)
+
+	var pres redisPresence
+	present := func() map[string]bool {
+		pres = redisPresence{}
+		callAPI(t, a, "presence", fmt.Sprintf(`{"channel":%q}`, ch), &pres)
+		out := map[string]bool{}
+		for id := range pres.Presence {
+			out[id] = true
+		}
+		return out
+	}
+	Eventually(t, WaitTimeout, func() bool { p := present(); return p[stayID] && p[goneID] },
+		func() string { return fmt.Sprintf("presence before the kill: %+v", pres) })
+
+	b.kill()
+	killed := time.Now()
+	Eventually(t, 15*time.Second, func() bool { return !present()[goneID] },
+		func() string { return fmt.Sprintf("presence after the kill: %+v", pres) })
+	if d := time.Since(killed); d < 2*time.Second {
+		t.Errorf("the dead node's client left presence after %v, before its TTL", d)
+	}
+	if !present()[stayID] {
+		t.Errorf("the surviving node's client left presence: %+v", pres)
+	}
+}
