@@ -135,6 +135,6 @@ func (h *Handler) runBatchCommand(ctx context.Context, c batchCommand) batchRepl
 		return batchReply{err: h.reject("batch", errNotFound,
 			"command names no known method")}
 	}
-	res, e := c.m.run(h, ctx, c.req)
+	res, e := h.call(ctx, c.m, c.req)
 	return batchReply{m: c.m, res: res, err: e}
 }

@@ -144,22 +144,25 @@ func (h *Handler) channels(ctx context.Context, r *channelsRequest) (result,
 // now, then the others as they last announced themselves, by name.
 func (h *Handler) info(context.Context, *infoRequest) (result, *protocol.Error) {
 	n := h.cfg.Node
-	numChannels := 0
-	n.Hub().Channels(func(string, int) { numChannels++ })
+	now := h.now()
+	process, snap := n.Figures(now)
 	out := infoResult{{
 		uid:         n.ID(),
 		name:        n.Name(),
 		version:     n.Version(),
 		numClients:  h.cfg.Sessions.NumClients(),
 		numUsers:    h.cfg.Sessions.NumUsers(),
-		numChannels: numChannels,
+		numChannels: n.NumChannels(),
 		numSubs:     h.cfg.Sessions.NumSubscriptions(),
-		uptime:      int64(h.now().Sub(n.Started()) / time.Second),
+		uptime:      int64(now.Sub(n.Started()) / time.Second),
+		process:     process,
+		metrics:     snap,
 	}}
 	for _, p := range n.Peers() {
 		out = append(out, nodeInfo{uid: p.ID, name: p.Name, version: p.Version,
 			numClients: p.NumClients, numUsers: p.NumUsers,
-			numChannels: p.NumChannels, numSubs: p.NumSubs, uptime: p.Uptime})
+			numChannels: p.NumChannels, numSubs: p.NumSubs, uptime: p.Uptime,
+			process: p.Process, metrics: p.Metrics})
 	}
 	return out, nil
 }

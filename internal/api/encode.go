@@ -3,11 +3,13 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
+	"math"
 	"slices"
 	"strconv"
 
 	"github.com/heraldhq/herald/internal/engine"
 	"github.com/heraldhq/herald/internal/jsonwire"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -131,6 +133,9 @@ type nodeInfo struct {
 	uid, name, version                         string
 	numClients, numUsers, numChannels, numSubs int
 	uptime                                     int64
+	// process and metrics are nil when the node reports none.
+	process *metrics.Process
+	metrics *metrics.Snapshot
 }
 
 // infoResult lists the nodes of the cluster.
@@ -150,9 +155,47 @@ func (r infoResult) appendJSON(b []byte) []byte {
 		b = countField(b, "num_channels", n.numChannels)
 		b = uintField(b, "uptime", uint64(max(n.uptime, 0)))
 		b = countField(b, "num_subs", n.numSubs)
+		b = appendProcess(b, n.process)
+		b = appendMetrics(b, n.metrics)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)
+}
+
+// appendProcess writes a node's process figures when it has them.
+func appendProcess(b []byte, p *metrics.Process) []byte {
+	if p == nil {
+		return b
+	}
+	b = appendFloat(append(appendKey(b, "process"), `{"cpu":`...), p.CPU)
+	b = strconv.AppendInt(append(b, `,"rss":`...), p.RSS, 10)
+	return append(b, '}')
+}
+
+// appendMetrics writes a node's metrics snapshot when it has one, items in
+// name order.
+func appendMetrics(b []byte, m *metrics.Snapshot) []byte {
+	if m == nil {
+		return b
+	}
+	b = appendFloat(append(appendKey(b, "metrics"), `{"interval":`...), m.Interval)
+	b = append(b, `,"items":{`...)
+	for i, k := range sortedKeys(m.Items) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFloat(append(appendString(b, k), ':'), m.Items[k])
+	}
+	return append(b, "}}"...)
+}
+
+// appendFloat writes v as a JSON number; JSON has none for NaN and the
+// infinities, which become 0.
+func appendFloat(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		v = 0
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 // appendClientInfo writes user and client always, the infos when set.

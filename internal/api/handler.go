@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/internal/channel"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/node"
 	"github.com/heraldhq/herald/internal/session"
 )
@@ -48,6 +49,9 @@ type Config struct {
 	// Logger receives the API's logs, under component=api; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Metrics records the duration and errors of each command; nil
+	// records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Handler serves the server API over HTTP. It is safe for concurrent use.
@@ -58,6 +62,8 @@ type Handler struct {
 	prefix string
 	// now is the clock of info's uptime; tests set it.
 	now func() time.Time
+	// recorders holds each method's metrics, by method order.
+	recorders []*metrics.APICommand
 
 	authLog     logLimiter
 	emptyKeyLog logLimiter
@@ -83,6 +89,10 @@ func NewHandler(c Config, prefix string) http.Handler {
 	}
 	h.authLog.interval = logInterval
 	h.emptyKeyLog.interval = logInterval
+	h.recorders = make([]*metrics.APICommand, len(methods))
+	for _, m := range methods {
+		h.recorders[m.order] = c.Metrics.APICommand("http", m.name)
+	}
 	return h
 }
 

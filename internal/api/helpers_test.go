@@ -62,16 +62,21 @@ type env struct {
 	srv      *httptest.Server
 }
 
-// newEnv builds an env; mods adjust the handler config.
+// newEnv builds an env; mods adjust the handler config. The node and the
+// sessions record into the handler's Metrics when a mod sets them.
 func newEnv(t testing.TB, mods ...func(*Config)) *env {
 	t.Helper()
+	cfg := Config{Key: testKey, Logger: discard}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
 	rules := testRules(t)
 	broker := memory.NewBroker(memory.Config{})
 	pres := memory.NewPresenceManager(memory.Config{})
 	n := node.New(node.Config{
 		Name: "test-node", Version: "0.0.0-test",
 		Broker: broker, Presence: pres, Hub: hub.New(session.Encoders()),
-		Logger: discard,
+		Logger: discard, Metrics: cfg.Metrics,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := n.Run(ctx); err != nil {
@@ -82,13 +87,10 @@ func newEnv(t testing.TB, mods ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	m := session.NewManager(session.Config{Node: n, Rules: rules, Verifier: v,
-		Logger: discard})
+		Logger: discard, Metrics: cfg.Metrics})
 	go m.Run(ctx)
 
-	cfg := Config{Node: n, Sessions: m, Rules: rules, Key: testKey, Logger: discard}
-	for _, mod := range mods {
-		mod(&cfg)
-	}
+	cfg.Node, cfg.Sessions, cfg.Rules = n, m, rules
 	e := &env{node: n, sessions: m, handler: NewHandler(cfg, "/api")}
 	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(func() {

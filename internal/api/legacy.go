@@ -61,7 +61,7 @@ func (h *Handler) runLegacy(ctx context.Context, c legacyCommand) (result,
 	if c.req == nil {
 		return nil, h.reject(c.m.name, errBadRequest, paramsReason(c.paramsErr))
 	}
-	return c.m.run(h, ctx, c.req)
+	return h.call(ctx, c.m, c.req)
 }
 
 // paramsReason says why a command has no usable params: err is the type

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/heraldhq/herald/internal/protocol"
 )
@@ -31,6 +32,24 @@ func def[T any, P interface {
 			return run(h, ctx, r.(P))
 		},
 	}
+}
+
+// call runs m with req, recording its duration and error code.
+func (h *Handler) call(ctx context.Context, m *method, req request) (result,
+	*protocol.Error) {
+	rec := h.recorders[m.order]
+	if rec == nil {
+		return m.run(h, ctx, req)
+	}
+
+	start := time.Now()
+	res, e := m.run(h, ctx, req)
+	var code uint32
+	if e != nil {
+		code = e.Code
+	}
+	rec.Done(time.Since(start), code)
+	return res, e
 }
 
 // methods are the methods Herald serves, in the order batch prefers them

@@ -26,7 +26,7 @@ func (h *Handler) serveMethod(w http.ResponseWriter, r *http.Request, m *method,
 
 	// Commands run to the end even if the backend stops waiting: a half-done
 	// broadcast would be worse than a late one.
-	res, e := m.run(h, context.WithoutCancel(r.Context()), req)
+	res, e := h.call(context.WithoutCancel(r.Context()), m, req)
 	if e != nil && h.transportMode(r) {
 		*out = appendError(*out, e)
 		writeJSON(w, transportStatus(e), *out)

@@ -175,6 +175,7 @@ const everyNestedKey = `{
   "presence_update_interval": "27s", "concurrency": 0,
   "channel_position_check_delay": "40s", "channel_position_max_time_lag": "0s",
   "connection_limit": 0, "user_connection_limit": 0, "connection_rate_limit": 0,
+  "command_rate_limit": 0,
   "connect_include_server_time": false, "history_max_publication_limit": 300,
   "recovery_max_publication_limit": 300, "insecure_skip_token_signature_verify": false,
   "user_id_http_header": "", "insecure": false,

@@ -245,12 +245,15 @@ type Client struct {
 	ChannelPositionCheckDelay time.Duration `json:"channel_position_check_delay"`
 	ChannelPositionMaxTimeLag time.Duration `json:"channel_position_max_time_lag"`
 
-	ChannelLimit                int `json:"channel_limit"`
-	QueueMaxSize                int `json:"queue_max_size"`
-	Concurrency                 int `json:"concurrency"`
-	ConnectionLimit             int `json:"connection_limit"`
-	UserConnectionLimit         int `json:"user_connection_limit"`
-	ConnectionRateLimit         int `json:"connection_rate_limit"`
+	ChannelLimit        int `json:"channel_limit"`
+	QueueMaxSize        int `json:"queue_max_size"`
+	Concurrency         int `json:"concurrency"`
+	ConnectionLimit     int `json:"connection_limit"`
+	UserConnectionLimit int `json:"user_connection_limit"`
+	ConnectionRateLimit int `json:"connection_rate_limit"`
+	// CommandRateLimit caps the commands per second of one connection
+	// (0: no cap), a Herald addition.
+	CommandRateLimit            int `json:"command_rate_limit"`
 	HistoryMaxPublicationLimit  int `json:"history_max_publication_limit"`
 	RecoveryMaxPublicationLimit int `json:"recovery_max_publication_limit"`
 

@@ -136,6 +136,8 @@ func (c *Config) validateClient() error {
 		{"queue_max_size", int64(cl.QueueMaxSize)},
 		{"user_connection_limit", int64(cl.UserConnectionLimit)},
 		{"connection_limit", int64(cl.ConnectionLimit)},
+		{"connection_rate_limit", int64(cl.ConnectionRateLimit)},
+		{"command_rate_limit", int64(cl.CommandRateLimit)},
 		{"history_max_publication_limit", int64(cl.HistoryMaxPublicationLimit)},
 		{"recovery_max_publication_limit", int64(cl.RecoveryMaxPublicationLimit)},
 		{"expired_close_delay", int64(cl.ExpiredCloseDelay)},

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/heraldhq/herald/internal/delta"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -53,6 +54,8 @@ type Hub struct {
 	patch func(prev, next []byte) []byte
 	// workers is how many goroutines deliver to a large channel.
 	workers int
+	// metrics counts deliveries, once per broadcast; set before use.
+	metrics *metrics.Metrics
 }
 
 const numShards = 64
@@ -88,6 +91,10 @@ func New(encoders []Encoder) *Hub {
 	}
 	return h
 }
+
+// SetMetrics makes the hub count its deliveries into m. Call it before the
+// first subscriber is added.
+func (h *Hub) SetMetrics(m *metrics.Metrics) { h.metrics = m }
 
 func (h *Hub) shard(ch string) *shard {
 	return &h.shards[maphash.String(h.seed, ch)%numShards]
@@ -382,13 +389,19 @@ func (h *Hub) BroadcastPublication(ch string, pub *protocol.Publication,
 		h.deliverParallel(ch, &p, cs.subs, pub, sp)
 		return
 	}
+	var n metrics.Deliveries
 	for _, s := range cs.subs {
 		if s.delta {
-			h.deliverDelta(ch, &p, s, pub, sp)
+			if h.deliverDelta(ch, &p, s, pub, sp) {
+				n[s.slot()]++
+			}
 			continue
 		}
-		s.deliverPlain(ch, p.get(s.variant), pub, sp)
+		if s.deliverPlain(ch, p.get(s.variant), pub, sp) {
+			n[s.slot()]++
+		}
 	}
+	h.metrics.Delivered(metrics.FramePushPublication, &n)
 	// Every publication is the base of the next delta, whether or not it
 	// was itself sent as one: clients keep each payload they receive.
 	if cs.deltaSubs > 0 {
@@ -418,9 +431,13 @@ func (h *Hub) deliverParallel(ch string, p *prepared, subs []*Sub,
 		bytes[v] = p.get(uint8(v))
 	}
 	part := func(subs []*Sub) {
+		var n metrics.Deliveries
 		for _, s := range subs {
-			s.deliverPlain(ch, bytes[s.variant], pub, sp)
+			if s.deliverPlain(ch, bytes[s.variant], pub, sp) {
+				n[s.slot()]++
+			}
 		}
+		h.metrics.Delivered(metrics.FramePushPublication, &n)
 	}
 
 	var wg sync.WaitGroup
@@ -432,15 +449,17 @@ func (h *Hub) deliverParallel(ch string, p *prepared, subs []*Sub,
 	wg.Wait()
 }
 
+// deliverDelta delivers a publication to a delta subscriber and reports
+// whether it did, as [Sub.deliver].
 func (h *Hub) deliverDelta(ch string, p *prepared, s *Sub, pub *protocol.Publication,
-	sp protocol.StreamPosition) {
+	sp protocol.StreamPosition) bool {
 	full, patched := p.getDelta(s.variant, s.mayTakeDelta())
 	if full == nil {
 		s.deltaBase.Store(false)
 		s.conn.InappropriateData(ch)
-		return
+		return false
 	}
-	s.deliver(full, patched, pub, sp)
+	return s.deliver(full, patched, pub, sp)
 }
 
 // BroadcastJoin delivers a join push to the subscribers of ch that asked for
@@ -448,17 +467,18 @@ func (h *Hub) deliverDelta(ch string, p *prepared, s *Sub, pub *protocol.Publica
 func (h *Hub) BroadcastJoin(ch string, info *protocol.ClientInfo) {
 	p := prepared{h: h}
 	p.reply.Push = &protocol.Push{Channel: ch, Join: &protocol.Join{Info: *info}}
-	h.broadcastEvent(ch, &p)
+	h.broadcastEvent(ch, &p, metrics.FramePushJoin)
 }
 
 // BroadcastLeave delivers a leave push like BroadcastJoin.
 func (h *Hub) BroadcastLeave(ch string, info *protocol.ClientInfo) {
 	p := prepared{h: h}
 	p.reply.Push = &protocol.Push{Channel: ch, Leave: &protocol.Leave{Info: *info}}
-	h.broadcastEvent(ch, &p)
+	h.broadcastEvent(ch, &p, metrics.FramePushLeave)
 }
 
-func (h *Hub) broadcastEvent(ch string, p *prepared) {
+// broadcastEvent delivers a join or leave push, frames of kind f.
+func (h *Hub) broadcastEvent(ch string, p *prepared, f metrics.Frame) {
 	sh := h.shard(ch)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -467,9 +487,14 @@ func (h *Hub) broadcastEvent(ch string, p *prepared) {
 	if cs == nil {
 		return
 	}
+	var n metrics.Deliveries
 	for _, s := range cs.subs {
-		if s.joinLeave {
-			s.deliver(p.get(s.variant), nil, nil, protocol.StreamPosition{})
+		if !s.joinLeave {
+			continue
+		}
+		if s.deliver(p.get(s.variant), nil, nil, protocol.StreamPosition{}) {
+			n[s.slot()]++
 		}
 	}
+	h.metrics.Delivered(f, &n)
 }

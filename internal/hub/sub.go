@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -19,6 +20,9 @@ type SubConfig struct {
 	Positioned bool
 	// Delta means the subscription negotiated fossil delta compression.
 	Delta bool
+	// Transport is the slot of the connection's transport in delivery
+	// counts ([metrics.Transport.Slot]).
+	Transport uint8
 }
 
 // Sub is one connection's subscription to one channel. A new Sub starts in
@@ -32,6 +36,7 @@ type Sub struct {
 	joinLeave  bool
 	positioned bool
 	delta      bool
+	transport  uint8
 
 	// idx is the position in the channel's slice; guarded by the shard lock.
 	idx int
@@ -73,6 +78,7 @@ func NewSub(c SubConfig) *Sub {
 		joinLeave:  c.JoinLeave,
 		positioned: c.Positioned,
 		delta:      c.Delta,
+		transport:  c.Transport,
 		idx:        -1,
 	}
 	s.buffering.Store(true)
@@ -99,29 +105,36 @@ func (s *Sub) mayTakeDelta() bool {
 
 // deliver sends b, or patched, its delta form, when the client holds the
 // base of that delta. A publication not delivered breaks the chain of
-// bases, so the next one goes in full.
+// bases, so the next one goes in full. It reports whether the message was
+// queued or held back for the connection, rather than dropped.
 func (s *Sub) deliver(b, patched []byte, pub *protocol.Publication,
-	sp protocol.StreamPosition) {
+	sp protocol.StreamPosition) bool {
 	if s.buffering.Load() && s.buffer(b, patched, pub, sp) {
-		return
+		return true
 	}
 	if s.positioned && pub != nil && pub.Offset > 0 && !s.advance(pub.Offset) {
 		s.deltaBase.Store(false)
-		return
+		return false
 	}
 	s.conn.Enqueue(s.pick(b, patched, pub != nil))
+	return true
 }
 
 // deliverPlain delivers a publication to a subscriber without delta
-// compression; b is nil when the payload cannot travel in its variant.
+// compression; b is nil when the payload cannot travel in its variant. It
+// reports whether the publication was delivered, as deliver does.
 func (s *Sub) deliverPlain(ch string, b []byte, pub *protocol.Publication,
-	sp protocol.StreamPosition) {
+	sp protocol.StreamPosition) bool {
 	if b == nil {
 		s.conn.InappropriateData(ch)
-		return
+		return false
 	}
-	s.deliver(b, nil, pub, sp)
+	return s.deliver(b, nil, pub, sp)
 }
+
+// slot returns the subscriber's index in delivery counts. The mask keeps
+// it in range whatever the caller configured, without a bounds check.
+func (s *Sub) slot() uint8 { return s.transport & (metrics.MaxTransports - 1) }
 
 // pick chooses between the full and the delta form of a publication.
 func (s *Sub) pick(b, patched []byte, isPub bool) []byte {

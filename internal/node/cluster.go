@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/heraldhq/herald/internal/metrics"
 )
 
 // DefaultAnnounceInterval is how often a node announces itself, as the
@@ -64,7 +66,7 @@ func (n *Node) Peers() []Info { return n.cl.reg.live(time.Now()) }
 // connections. The caller applies it to this node's: the copy the broker
 // delivers back here is ignored.
 func (n *Node) Broadcast(ctx context.Context, cmd UserCommand) error {
-	return n.cfg.Broker.PublishControl(ctx, encodeCommand(n.id, cmd))
+	return n.publishControl(ctx, encodeCommand(n.id, cmd))
 }
 
 // startCluster starts the announcer and the command and survey workers;
@@ -88,7 +90,7 @@ func (n *Node) Stop(ctx context.Context) {
 		n.cl.cancel()
 		n.cl.wg.Wait()
 
-		err := n.cfg.Broker.PublishControl(ctx, encodeLeave(n.id))
+		err := n.publishControl(ctx, encodeLeave(n.id))
 		if err != nil {
 			n.log.Debug("leave announcement failed", "error", err)
 		}
@@ -97,20 +99,63 @@ func (n *Node) Stop(ctx context.Context) {
 
 // info describes this node now.
 func (n *Node) info() Info {
-	info := Info{
-		ID:      n.id,
-		Name:    n.cfg.Name,
-		Version: n.cfg.Version,
-		Uptime:  int64(time.Since(n.started) / time.Second),
+	now := time.Now()
+	p, snap := n.Figures(now)
+	return Info{
+		ID:          n.id,
+		Name:        n.cfg.Name,
+		Version:     n.cfg.Version,
+		Uptime:      int64(now.Sub(n.started) / time.Second),
+		NumClients:  n.NumClients(),
+		NumUsers:    n.NumUsers(),
+		NumSubs:     n.NumSubscriptions(),
+		NumChannels: n.NumChannels(),
+		Process:     p,
+		Metrics:     snap,
 	}
-	n.cfg.Hub.Channels(func(string, int) { info.NumChannels++ })
-	if l := n.cl.local; l != nil {
-		info.NumClients = l.NumClients()
-		info.NumUsers = l.NumUsers()
-		info.NumSubs = l.NumSubscriptions()
-	}
-	return info
 }
+
+// Figures returns this node's process and metrics figures as of now, as
+// its announcements carry them; either is nil when the node has none.
+func (n *Node) Figures(now time.Time) (*metrics.Process, *metrics.Snapshot) {
+	return n.cfg.Metrics.Process(now), n.cfg.Metrics.Snapshot(now)
+}
+
+// NumClients returns the number of clients connected to this node.
+func (n *Node) NumClients() int {
+	if l := n.cl.local; l != nil {
+		return l.NumClients()
+	}
+	return 0
+}
+
+// NumUsers returns the number of distinct users connected to this node.
+func (n *Node) NumUsers() int {
+	if l := n.cl.local; l != nil {
+		return l.NumUsers()
+	}
+	return 0
+}
+
+// NumSubscriptions returns the number of subscriptions on this node.
+func (n *Node) NumSubscriptions() int {
+	if l := n.cl.local; l != nil {
+		return l.NumSubscriptions()
+	}
+	return 0
+}
+
+// NumChannels returns the number of channels with subscribers on this
+// node.
+func (n *Node) NumChannels() int {
+	c := 0
+	n.cfg.Hub.Channels(func(string, int) { c++ })
+	return c
+}
+
+// NumNodes returns the number of live nodes of the cluster, this one
+// included.
+func (n *Node) NumNodes() int { return len(n.Peers()) + 1 }
 
 // announceLoop announces the node at once, then every interval and
 // whenever a new node appears, so that the newcomer learns of this one
@@ -118,9 +163,21 @@ func (n *Node) info() Info {
 func (n *Node) announceLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.AnnounceInterval)
 	defer t.Stop()
+	// sent is the metrics snapshot the others were last sent; full asks
+	// for it again, for a newcomer that has none.
+	var sent *metrics.Snapshot
+	full := true
 	for {
-		err := n.cfg.Broker.PublishControl(ctx, encodeAnnounce(n.info()))
-		if err != nil && ctx.Err() == nil {
+		info := n.info()
+		snap := info.Metrics
+		if snap == sent && !full {
+			info.Metrics = nil
+		}
+		err := n.publishControl(ctx, encodeAnnounce(info))
+		switch {
+		case err == nil:
+			sent, full = snap, false
+		case ctx.Err() == nil:
 			n.log.Warn("node announcement failed", "error", err)
 		}
 		// Pruning here bounds the registry even when nobody calls info.
@@ -131,6 +188,7 @@ func (n *Node) announceLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-n.cl.wake:
+			full = true
 		}
 	}
 }
@@ -170,6 +228,7 @@ func (n *Node) apply(ctx context.Context, cmd UserCommand) {
 // HandleControl implements [engine.EventHandler]. It only records and
 // queues: the broker may hold its locks while calling it.
 func (n *Node) HandleControl(data []byte) {
+	n.cfg.Metrics.MessageReceived(metrics.MessageControl)
 	c, err := decodeControl(data)
 	if errors.Is(err, errControlVersion) || errors.Is(err, errControlKind) {
 		// A node of another version: not this node's business.

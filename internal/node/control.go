@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -55,6 +56,14 @@ type Info struct {
 	// Uptime is in seconds. A node sends its uptime rather than its start
 	// time so that the receivers' clocks need not agree with its own.
 	Uptime int64 `json:"uptime"`
+	// Process is the node's CPU and memory use, nil where it cannot be
+	// read.
+	Process *metrics.Process `json:"process,omitempty"`
+	// Metrics is the node's latest metrics snapshot, nil when aggregation
+	// is off. Being the largest part, it travels only in announcements
+	// after it changed or after a new node appeared; the receivers keep
+	// the last one they were sent.
+	Metrics *metrics.Snapshot `json:"metrics,omitempty"`
 }
 
 // CommandKind says what a [UserCommand] does.

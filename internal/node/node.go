@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/engine"
 	"github.com/heraldhq/herald/internal/hub"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
@@ -36,6 +37,10 @@ type Config struct {
 	// that cannot lose events needs none. Delivery gaps the broker reports
 	// are checked at once either way.
 	PositionCheckDelay time.Duration
+	// Metrics records the node's broker traffic and provides the process
+	// and metrics figures of its announcements; nil records nothing and
+	// announces no figures.
+	Metrics *metrics.Metrics
 }
 
 // Node is one Herald server process's view of the cluster.
@@ -111,16 +116,19 @@ func (n *Node) PresenceManager() engine.PresenceManager { return n.cfg.Presence 
 // HandlePublication implements [engine.EventHandler].
 func (n *Node) HandlePublication(ch string, pub *protocol.Publication,
 	sp protocol.StreamPosition, delta bool) {
+	n.cfg.Metrics.MessageReceived(metrics.MessagePublication)
 	n.cfg.Hub.BroadcastPublication(ch, pub, sp, delta)
 }
 
 // HandleJoin implements [engine.EventHandler].
 func (n *Node) HandleJoin(ch string, info *protocol.ClientInfo) {
+	n.cfg.Metrics.MessageReceived(metrics.MessageJoin)
 	n.cfg.Hub.BroadcastJoin(ch, info)
 }
 
 // HandleLeave implements [engine.EventHandler].
 func (n *Node) HandleLeave(ch string, info *protocol.ClientInfo) {
+	n.cfg.Metrics.MessageReceived(metrics.MessageLeave)
 	n.cfg.Hub.BroadcastLeave(ch, info)
 }
 
@@ -157,7 +165,36 @@ func (n *Node) RemoveSub(ctx context.Context, s *hub.Sub) {
 // Publish hands a publication to the broker.
 func (n *Node) Publish(ctx context.Context, ch string, pub *protocol.Publication,
 	opts engine.PublishOptions) (engine.PublishResult, error) {
-	return n.cfg.Broker.Publish(ctx, ch, pub, opts)
+	m := n.cfg.Metrics
+	if m == nil {
+		return n.cfg.Broker.Publish(ctx, ch, pub, opts)
+	}
+
+	m.MessageSent(metrics.MessagePublication)
+	start := time.Now()
+	res, err := n.cfg.Broker.Publish(ctx, ch, pub, opts)
+	m.BrokerPublish(time.Since(start), err != nil)
+	return res, err
+}
+
+// PublishJoin tells the subscribers of ch on every node that info joined.
+func (n *Node) PublishJoin(ctx context.Context, ch string,
+	info *protocol.ClientInfo) error {
+	n.cfg.Metrics.MessageSent(metrics.MessageJoin)
+	return n.cfg.Broker.PublishJoin(ctx, ch, info)
+}
+
+// PublishLeave tells the subscribers of ch on every node that info left.
+func (n *Node) PublishLeave(ctx context.Context, ch string,
+	info *protocol.ClientInfo) error {
+	n.cfg.Metrics.MessageSent(metrics.MessageLeave)
+	return n.cfg.Broker.PublishLeave(ctx, ch, info)
+}
+
+// publishControl sends a control message to every node.
+func (n *Node) publishControl(ctx context.Context, data []byte) error {
+	n.cfg.Metrics.MessageSent(metrics.MessageControl)
+	return n.cfg.Broker.PublishControl(ctx, data)
 }
 
 // History reads a channel's stream.

@@ -27,14 +27,18 @@ func newRegistry(ttl time.Duration) *registry {
 	return &registry{ttl: ttl, nodes: make(map[string]seen)}
 }
 
-// update records info as announced at now. It reports whether the node was
-// not known before, so that this node can announce itself to a newcomer
-// without waiting for its next tick.
+// update records info as announced at now; an announcement without
+// metrics keeps those of the node's last one. It reports whether the node
+// was not known before, so that this node can announce itself to a
+// newcomer without waiting for its next tick.
 func (r *registry) update(info Info, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
 	old, ok := r.nodes[info.ID]
+	if info.Metrics == nil && ok {
+		info.Metrics = old.info.Metrics
+	}
 	r.nodes[info.ID] = seen{info: info, at: now}
 	return !ok || now.Sub(old.at) >= r.ttl
 }

@@ -137,6 +137,7 @@ func (n *Node) Channels(ctx context.Context, pattern string) (map[string]int, er
 // the wait is over.
 func (n *Node) survey(ctx context.Context, peers []Info, op string,
 	params json.RawMessage) ([]nodeReply, error) {
+	start := time.Now()
 	s := &survey{
 		expect:  make(map[string]string, len(peers)),
 		replies: make(map[string]surveyReply, len(peers)),
@@ -147,12 +148,12 @@ func (n *Node) survey(ctx context.Context, peers []Info, op string,
 	}
 	id := strconv.FormatUint(n.cl.sv.lastID.Add(1), 10)
 	// Registered before the request goes out: a reply may come back before
-	// PublishControl returns.
+	// publishControl returns.
 	n.cl.sv.register(id, s)
 	defer n.cl.sv.unregister(id)
 
 	req := surveyRequest{ID: id, Op: op, Params: params}
-	if err := n.cfg.Broker.PublishControl(ctx, encodeSurvey(n.id, req)); err != nil {
+	if err := n.publishControl(ctx, encodeSurvey(n.id, req)); err != nil {
 		return nil, err
 	}
 
@@ -167,6 +168,7 @@ func (n *Node) survey(ctx context.Context, peers []Info, op string,
 	}
 
 	replies, missing := s.result()
+	n.cfg.Metrics.Survey(op, time.Since(start))
 	if len(missing) > 0 {
 		n.log.Warn("nodes did not answer a survey in time", "op", op, "survey", id,
 			"nodes", missing)
@@ -233,7 +235,7 @@ func (n *Node) answer(ctx context.Context, q queuedSurvey) {
 
 	pubCtx, cancel := context.WithTimeout(ctx, DefaultSurveyTimeout)
 	defer cancel()
-	err := n.cfg.Broker.PublishControl(pubCtx, encodeSurveyReply(n.id, rep))
+	err := n.publishControl(pubCtx, encodeSurveyReply(n.id, rep))
 	if err != nil && ctx.Err() == nil {
 		n.log.Warn("survey reply failed", "to", q.from, "op", q.req.Op,
 			"survey", q.req.ID, "error", err)

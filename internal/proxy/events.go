@@ -3,8 +3,10 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/metrics"
 )
 
 // Caller describes the connection an event comes from (spec §4.1).
@@ -32,7 +34,7 @@ type Caller struct {
 	EmulatedHeaders map[string]string
 }
 
-// Event names, used in error messages and log lines.
+// Event names, used in error messages, log lines and metrics.
 const (
 	evConnect    = "connect"
 	evRefresh    = "refresh"
@@ -41,6 +43,10 @@ const (
 	evRPC        = "rpc"
 	evSubRefresh = "sub_refresh"
 )
+
+// events lists the event names; a name's index is its recorder's slot.
+var events = [...]string{evConnect, evRefresh, evSubscribe, evPublish, evRPC,
+	evSubRefresh}
 
 // ConnectRequest is what a client sent in its connect command (spec §4.3).
 type ConnectRequest struct {
@@ -263,11 +269,33 @@ func (p *Proxy) SubRefresh(ctx context.Context, c Caller,
 	return res, err
 }
 
-// call posts body and decodes the answer. Decoding failures are backend
-// failures ([ErrUnavailable]); the backend's own error or disconnect, and
-// a status transform's, are returned as they are.
+// call posts body and decodes the answer, recording the call's duration
+// and outcome. Decoding failures are backend failures ([ErrUnavailable]);
+// the backend's own error or disconnect, and a status transform's, are
+// returned as they are.
 func call[R any](ctx context.Context, p *Proxy, ev string, c *Caller, body []byte,
 	decode func([]byte) (*R, error)) (*R, error) {
+	rec := p.recorder(ev)
+	if rec == nil {
+		return exchange(ctx, p, ev, c, body, decode)
+	}
+
+	start := time.Now()
+	res, err := exchange(ctx, p, ev, c, body, decode)
+	outcome := metrics.OutcomeOK
+	switch {
+	case isReply(err):
+		outcome = metrics.OutcomeRejected
+	case err != nil:
+		outcome = metrics.OutcomeUnavailable
+	}
+	rec.Done(time.Since(start), outcome)
+	return res, err
+}
+
+// exchange posts body and decodes the answer, as [call] describes.
+func exchange[R any](ctx context.Context, p *Proxy, ev string, c *Caller,
+	body []byte, decode func([]byte) (*R, error)) (*R, error) {
 	answer, err := p.post(ctx, ev, c, body)
 	if err != nil {
 		return nil, err

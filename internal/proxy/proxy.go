@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/internal/config"
+	"github.com/heraldhq/herald/internal/metrics"
 )
 
 // Errors of the package. Returned errors wrap them with the event and the
@@ -67,6 +69,11 @@ type Proxy struct {
 
 	log  *slog.Logger
 	warn warnLimiter
+
+	// metrics is set once before use; recs holds its recorder of each
+	// event, resolved on the event's first call.
+	metrics *metrics.Metrics
+	recs    [len(events)]atomic.Pointer[metrics.ProxyCall]
 }
 
 // New returns a proxy for cfg.Endpoint, which must be an http:// or
@@ -108,6 +115,31 @@ func New(cfg config.Proxy, logger *slog.Logger) (*Proxy, error) {
 		log: logger.With("component", "proxy",
 			"endpoint", redact(u)),
 	}, nil
+}
+
+// SetMetrics makes the proxy record the duration and outcome of its calls
+// into m. Call it before the first call.
+func (p *Proxy) SetMetrics(m *metrics.Metrics) { p.metrics = m }
+
+// recorder returns the metrics of event ev, nil without metrics.
+func (p *Proxy) recorder(ev string) *metrics.ProxyCall {
+	if p.metrics == nil {
+		return nil
+	}
+	i := 0
+	for i < len(events) && events[i] != ev {
+		i++
+	}
+	if i == len(events) {
+		return nil
+	}
+	if r := p.recs[i].Load(); r != nil {
+		return r
+	}
+	// Racing first calls resolve the same series; either store will do.
+	r := p.metrics.ProxyCall(ev)
+	p.recs[i].Store(r)
+	return r
 }
 
 // Close closes the idle keep-alive connections to the backend. Calls in

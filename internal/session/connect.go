@@ -5,15 +5,34 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/heraldhq/herald/internal/auth"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
 const commandTimeout = 5 * time.Second
 
-// handleCommand runs one command. A returned *protocol.Disconnect closes the
-// connection; errStop stops processing the rest of the frame.
+// handleCommand runs one command, counted by kind and timed when it gets a
+// reply. A returned *protocol.Disconnect closes the connection; errStop
+// stops processing the rest of the frame.
 func (s *Session) handleCommand(cmd *protocol.Command) error {
+	f := commandFrame(cmd)
+	s.tm.Received(f)
+	m := s.m.cfg.Metrics
+	if m == nil || cmd.ID == 0 {
+		return s.runCommand(f, cmd)
+	}
+
+	start := time.Now()
+	err := s.runCommand(f, cmd)
+	m.Command(f, time.Since(start))
+	return err
+}
+
+// runCommand runs one command of kind f.
+func (s *Session) runCommand(f metrics.Frame, cmd *protocol.Command) error {
 	if state(s.state.Load()) != stateConnected {
 		if cmd.Connect == nil || cmd.ID == 0 {
 			return protocol.DisconnectBadRequest
@@ -23,6 +42,14 @@ func (s *Session) handleCommand(cmd *protocol.Command) error {
 	if cmd.ID == 0 {
 		return s.handleAsync(cmd)
 	}
+	if s.commands != nil && !s.commands.Allow() {
+		// Refusals are allowed a second's worth before the connection goes.
+		if s.refused++; s.refused > s.m.cfg.CommandRateLimit {
+			return protocol.DisconnectTooManyRequests
+		}
+		return s.replyError(f, cmd.ID, protocol.ErrTooManyRequests)
+	}
+	s.refused = 0
 
 	var err error
 	switch {
@@ -54,12 +81,12 @@ func (s *Session) handleCommand(cmd *protocol.Command) error {
 	default:
 		return protocol.DisconnectBadRequest
 	}
-	return s.replyError(cmd.ID, err)
+	return s.replyError(f, cmd.ID, err)
 }
 
-// replyError turns a command's error into a reply error, or passes a
-// disconnect through.
-func (s *Session) replyError(id uint32, err error) error {
+// replyError turns the error of a command of kind f into a reply error, or
+// passes a disconnect through.
+func (s *Session) replyError(f metrics.Frame, id uint32, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -72,7 +99,8 @@ func (s *Session) replyError(id uint32, err error) error {
 		s.log.Error("command failed", "error", err)
 		pe = protocol.ErrInternal
 	}
-	s.reply(&protocol.Reply{ID: id, Error: pe})
+	s.m.cfg.Metrics.ReplyError(f, pe.Code)
+	s.replyAs(f, &protocol.Reply{ID: id, Error: pe})
 	return nil
 }
 
@@ -152,9 +180,13 @@ func (s *Session) handleConnect(id uint32, req *protocol.ConnectRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 
+	if l := s.m.connects; l != nil && !l.Allow() {
+		return protocol.DisconnectTooManyRequests
+	}
 	s.mu.Lock()
 	s.emulated = req.Headers
 	s.mu.Unlock()
+	s.name = req.Name
 	creds, err := s.authenticate(ctx, req)
 	if err == nil && creds.expireAt > 0 && creds.expireAt <= time.Now().Unix() {
 		err = protocol.ErrExpired
@@ -171,6 +203,9 @@ func (s *Session) handleConnect(id uint32, req *protocol.ConnectRequest) error {
 		return d
 	}
 	s.m.removePending(s)
+	if n := s.m.cfg.CommandRateLimit; n > 0 {
+		s.commands = rate.NewLimiter(rate.Limit(n), n)
+	}
 	s.state.Store(int32(stateConnected))
 	if s.m.cfg.PersonalSingleConnection && creds.user != "" {
 		s.kickOtherSessions()
@@ -201,7 +236,7 @@ func (s *Session) failConnect(id uint32, err error) error {
 		return uniDisconnect(err)
 	}
 	s.state.Store(int32(stateFailed))
-	if rerr := s.replyError(id, err); rerr != nil {
+	if rerr := s.replyError(metrics.FrameConnect, id, err); rerr != nil {
 		return rerr
 	}
 	return errStop

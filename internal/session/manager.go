@@ -9,8 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/heraldhq/herald/internal/auth"
 	"github.com/heraldhq/herald/internal/channel"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/node"
 	"github.com/heraldhq/herald/internal/protocol"
 )
@@ -43,10 +46,19 @@ type Config struct {
 	ChannelLimit        int
 	UserConnectionLimit int
 	ConnectionLimit     int
-	QueueMaxSize        int
-	HistoryMaxLimit     int
-	RecoveryMaxLimit    int
-	IncludeServerTime   bool
+	// ConnectionRateLimit caps the connects this node accepts per second
+	// (0: no cap); a connect over it is closed with 3013, so that SDKs
+	// back off before they try again.
+	ConnectionRateLimit int
+	// CommandRateLimit caps the commands per second of one connection (0:
+	// no cap). A command over it is answered with error 111; a client
+	// that keeps going past a second's worth of refusals is closed with
+	// 3013.
+	CommandRateLimit  int
+	QueueMaxSize      int
+	HistoryMaxLimit   int
+	RecoveryMaxLimit  int
+	IncludeServerTime bool
 
 	PersonalChannel          bool
 	PersonalChannelNamespace string
@@ -54,6 +66,9 @@ type Config struct {
 
 	// Proxies are the application backend endpoints sessions call.
 	Proxies Proxies
+	// Metrics records commands, frames, connections and disconnects; nil
+	// records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Manager owns all sessions of a node: it registers them, enforces
@@ -85,6 +100,9 @@ type Manager struct {
 	stopOnce sync.Once
 
 	pingBytes [variantCount][]byte
+
+	// connects is the connection rate limiter, nil without a limit.
+	connects *rate.Limiter
 }
 
 // NewManager returns a manager; call [Manager.Run] to start its timers.
@@ -113,6 +131,9 @@ func NewManager(cfg Config) *Manager {
 		period = cfg.PresenceInterval
 	}
 	m.wheel = newWheel(period)
+	if n := cfg.ConnectionRateLimit; n > 0 {
+		m.connects = rate.NewLimiter(rate.Limit(n), n)
+	}
 	for v := range variantCount {
 		// Legacy codecs have no ping message and encode nothing here.
 		m.pingBytes[v] = codecs[v].AppendReply(nil, &protocol.Reply{})
@@ -208,6 +229,9 @@ func (m *Manager) register(s *Session) *protocol.Disconnect {
 		m.keys[s.key] = s
 	}
 	m.count.Add(1)
+	// Counted under mu, like the registration, so that unregister takes
+	// out exactly what was put in.
+	s.conn = m.cfg.Metrics.Connected(s.tm, s.name)
 	s.slot = rand.IntN(m.wheel.size())
 	m.wheel.add(s.slot, s)
 	return nil
@@ -223,6 +247,8 @@ func (m *Manager) unregister(s *Session) {
 			delete(m.keys, s.key)
 		}
 		m.count.Add(-1)
+		s.conn.Closed()
+		s.conn = metrics.Connection{}
 		if conns := m.users[s.user]; conns != nil {
 			delete(conns, s.id)
 			if len(conns) == 0 {
@@ -260,8 +286,16 @@ func (m *Manager) UserSessions(user string) []*Session {
 // Closing reports whether the node is draining.
 func (m *Manager) Closing() bool { return m.closing.Load() }
 
+// drainBatch clients are disconnected at a time on shutdown, drainPause
+// apart: 20 000 clients a second.
+const (
+	drainBatch = 1000
+	drainPause = 50 * time.Millisecond
+)
+
 // Shutdown stops accepting connects, tells every client to reconnect
-// elsewhere and waits until their sessions are gone or ctx ends.
+// elsewhere, in batches of drainBatch, and waits until their sessions are
+// gone or ctx ends.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.closing.Store(true)
 	m.stopOnce.Do(func() { close(m.stop) })
@@ -278,7 +312,15 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 	m.pendingMu.Unlock()
 
-	for _, s := range all {
+	// Paced, so that the reconnects of a full node do not all land on the
+	// others at once; once ctx runs out the rest go without pauses.
+	for i, s := range all {
+		if i > 0 && i%drainBatch == 0 && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(drainPause):
+			}
+		}
 		s.Disconnect(protocol.DisconnectShutdown)
 	}
 	for m.live.Load() > 0 {

@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/heraldhq/herald/internal/channel"
 	"github.com/heraldhq/herald/internal/hub"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/outbound"
 	"github.com/heraldhq/herald/internal/protocol"
 )
@@ -100,6 +102,18 @@ type Session struct {
 	// frameMu serialises HandleFrame: an emulated session's commands come
 	// in separate requests that may overlap.
 	frameMu sync.Mutex
+	// commands limits the session's command rate, nil without a limit; it
+	// and refused, the refusals in a row, are used under frameMu.
+	commands *rate.Limiter
+	refused  int
+
+	// tm counts the session's frames under its transport's name.
+	tm metrics.Transport
+	// name is the SDK name from the connect command, set before the
+	// session registers; conn is its place in the connection gauge,
+	// guarded by the manager's mu.
+	name string
+	conn metrics.Connection
 
 	state atomic.Int32
 
@@ -165,6 +179,7 @@ func (m *Manager) New(t Transport, binary bool, headers http.Header) *Session {
 		s.codec, s.variant = protocol.Protobuf, variantProtobuf
 	}
 	s.log = m.log.With("client", s.id, "transport", t.Name())
+	s.tm = m.cfg.Metrics.Transport(t.Name())
 	s.q = outbound.New(t, outbound.Config{
 		MaxBytes: m.cfg.QueueMaxSize,
 		OnOverflow: func() {
@@ -324,6 +339,7 @@ func (s *Session) TransportClosed() {
 // transport is closed with d's code.
 func (s *Session) Disconnect(d *protocol.Disconnect) {
 	s.closeOnce.Do(func() {
+		s.countDisconnect(d)
 		s.logDisconnect(d)
 		s.teardown()
 		s.closeReason.Store(d)
@@ -335,6 +351,7 @@ func (s *Session) Disconnect(d *protocol.Disconnect) {
 // too slow or its connection failed.
 func (s *Session) abort(d *protocol.Disconnect) {
 	s.closeOnce.Do(func() {
+		s.countDisconnect(d)
 		s.logDisconnect(d)
 		s.q.Abort()
 		s.teardown()
@@ -346,6 +363,14 @@ func (s *Session) abort(d *protocol.Disconnect) {
 // finish marks the connection as gone for the manager's drain.
 func (s *Session) finish() {
 	s.finishOnce.Do(func() { s.m.live.Add(-1) })
+}
+
+// countDisconnect counts a disconnect by the server, unless the client
+// had left already: closing what is gone disconnects nobody.
+func (s *Session) countDisconnect(d *protocol.Disconnect) {
+	if state(s.state.Load()) != stateClosed {
+		s.m.cfg.Metrics.ServerDisconnect(d.Code)
+	}
 }
 
 func (s *Session) logDisconnect(d *protocol.Disconnect) {
@@ -387,7 +412,7 @@ func (s *Session) leaveChannel(ch string, sub *subscription) {
 	}
 	if sub.joinLeave {
 		info := s.clientInfo(sub)
-		if err := n.Broker().PublishLeave(ctx, ch, info); err != nil {
+		if err := n.PublishLeave(ctx, ch, info); err != nil {
 			s.log.Warn("leave publish failed", "channel", ch, "error", err)
 		}
 	}
@@ -402,15 +427,24 @@ func (s *Session) clientInfo(sub *subscription) *protocol.ClientInfo {
 }
 
 func (s *Session) reply(r *protocol.Reply) {
+	s.replyAs(replyFrame(r), r)
+}
+
+// replyAs queues r, counted as a frame of kind f: an error reply counts as
+// a reply to its command.
+func (s *Session) replyAs(f metrics.Frame, r *protocol.Reply) {
 	if s.mode == modeUni && r.Connect != nil {
 		// A unidirectional client reads no replies: its connect result
 		// is the stream's first push.
 		r = &protocol.Reply{Push: connectPush(r.Connect)}
+		f = metrics.FramePushConnect
 	}
+	s.tm.Sent(f)
 	s.q.Push(s.codec.AppendReply(nil, r))
 }
 
 func (s *Session) push(p *protocol.Push) {
+	s.tm.Sent(pushFrame(p))
 	s.q.Push(s.codec.AppendReply(nil, &protocol.Reply{Push: p}))
 }
 
@@ -468,6 +502,7 @@ func (s *Session) onWheel(now time.Time) {
 		if s.mode != modeUni {
 			s.pingAt.CompareAndSwap(0, now.UnixNano())
 		}
+		s.tm.Sent(metrics.FrameServerPing)
 		s.q.Push(s.m.pingBytes[s.variant])
 	}
 	s.refreshPresence(presence)

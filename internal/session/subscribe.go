@@ -77,7 +77,7 @@ func (s *Session) afterJoin(a activation) {
 		}
 	}
 	if a.sub.joinLeave {
-		if err := n.Broker().PublishJoin(ctx, a.ch, info); err != nil {
+		if err := n.PublishJoin(ctx, a.ch, info); err != nil {
 			s.log.Warn("join publish failed", "channel", a.ch, "error", err)
 		}
 	}
@@ -296,6 +296,7 @@ func (s *Session) subscribeChannel(ctx context.Context, p subParams) (
 		sub: hub.NewSub(hub.SubConfig{
 			Channel: p.channel, Conn: s, Variant: s.variant,
 			JoinLeave: f.pushJoinLeave, Positioned: f.positioned, Delta: f.delta,
+			Transport: s.tm.Slot(),
 		}),
 		opts: p.opts, serverSide: p.serverSide, presence: f.presence,
 		joinLeave: f.joinLeave, chanInfo: p.chanInfo, expireAt: p.expireAt,
