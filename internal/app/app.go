@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ import (
 	"github.com/heraldhq/herald/internal/engine/nats"
 	"github.com/heraldhq/herald/internal/engine/redis"
 	"github.com/heraldhq/herald/internal/hub"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/node"
 	"github.com/heraldhq/herald/internal/session"
 	"github.com/heraldhq/herald/internal/transport"
@@ -49,6 +51,7 @@ type App struct {
 	node     *node.Node
 	sessions *session.Manager
 	proxies  *proxySet
+	metrics  *metrics.Metrics
 
 	servers []*http.Server
 	// Addrs holds the bound address of each listener, external first.
@@ -80,7 +83,10 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 		return nil, err
 	}
 
+	a.metrics = metrics.New(metrics.Config{Version: version, Logger: logger,
+		AggregateInterval: cfg.Node.InfoMetricsAggregateInterval})
 	h := hub.New(session.Encoders())
+	h.SetMetrics(a.metrics)
 	ncfg := node.Config{
 		Name:     nodeName(cfg),
 		Version:  version,
@@ -88,6 +94,7 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 		Presence: a.presence,
 		Hub:      h,
 		Logger:   logger,
+		Metrics:  a.metrics,
 	}
 	if _, inMemory := a.broker.(*memory.Broker); !inMemory {
 		// Only a broker between nodes can lose a publication on its way
@@ -100,10 +107,15 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 		return nil, err
 	}
 	a.proxies = ps
+	for _, px := range ps.all {
+		px.SetMetrics(a.metrics)
+	}
 	scfg := sessionConfig(cfg, a.node, rules, verifier, logger)
 	scfg.Proxies = proxies
+	scfg.Metrics = a.metrics
 	a.sessions = session.NewManager(scfg)
 	a.node.SetLocal(a.sessions)
+	a.metrics.SetSource(a.node)
 	ok = true
 	return a, nil
 }
@@ -392,6 +404,8 @@ func sessionConfig(cfg *config.Config, n *node.Node, rules *channel.Rules,
 		ChannelLimit:             c.ChannelLimit,
 		UserConnectionLimit:      c.UserConnectionLimit,
 		ConnectionLimit:          c.ConnectionLimit,
+		ConnectionRateLimit:      c.ConnectionRateLimit,
+		CommandRateLimit:         c.CommandRateLimit,
 		QueueMaxSize:             c.QueueMaxSize,
 		HistoryMaxLimit:          c.HistoryMaxPublicationLimit,
 		RecoveryMaxLimit:         c.RecoveryMaxPublicationLimit,
@@ -426,12 +440,23 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	go a.sessions.Run(context.WithoutCancel(ctx))
 
+	hs := &a.cfg.HTTPServer
+	tlsCfg, err := config.ServerTLS(hs.TLS)
+	if err != nil {
+		return fmt.Errorf("app: http_server.tls: %w", err)
+	}
 	ext, internal := a.muxes()
-	if err := a.listen(a.cfg.HTTPServer.ExternalAddr(), ext); err != nil {
+	if err := a.listen(hs.ExternalAddr(), ext, tlsCfg); err != nil {
 		return err
 	}
 	if internal != nil {
-		if err := a.listen(a.cfg.HTTPServer.InternalAddr(), internal); err != nil {
+		// tls_external keeps the internal endpoints in plain HTTP, for a
+		// private network.
+		internalTLS := tlsCfg
+		if hs.TLSExternal {
+			internalTLS = nil
+		}
+		if err := a.listen(hs.InternalAddr(), internal, internalTLS); err != nil {
 			return err
 		}
 	}
@@ -476,6 +501,16 @@ func (a *App) muxes() (ext, internal *http.ServeMux) {
 			a.mountAPI(ext)
 		} else {
 			a.mountAPI(internal)
+		}
+	}
+	if cfg.Prometheus.Enabled {
+		a.mountMetrics(internal)
+	}
+	if cfg.Admin.Enabled {
+		if cfg.Admin.External {
+			a.mountAdmin(ext)
+		} else {
+			a.mountAdmin(internal)
 		}
 	}
 	if !separate {
@@ -551,6 +586,7 @@ func (a *App) mountAPI(mux *http.ServeMux) {
 		ErrorModeTransport: c.ErrorMode == "transport",
 		Closing:            a.sessions.Closing,
 		Logger:             a.logger,
+		Metrics:            a.metrics,
 	}, p)
 	for _, pattern := range api.Patterns(p) {
 		mux.Handle(pattern, h)
@@ -574,10 +610,14 @@ func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{}`))
 }
 
-func (a *App) listen(addr string, h http.Handler) error {
+// listen serves h on addr in the background, over TLS when tlsCfg is set.
+func (a *App) listen(addr string, h http.Handler, tlsCfg *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("app: listen: %w", err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -586,7 +626,7 @@ func (a *App) listen(addr string, h http.Handler) error {
 	}
 	a.servers = append(a.servers, srv)
 	a.addrs = append(a.addrs, ln.Addr())
-	a.log.Info("listening", "addr", ln.Addr().String())
+	a.log.Info("listening", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server stopped", "error", err)

@@ -42,6 +42,42 @@ func ClientTLS(tc TLS) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// ServerTLS builds the settings of Herald's own TLS listeners from tc: its
+// certificate and key, and with client_ca_pem, client certificates that
+// must verify against that CA. It returns nil when TLS is not enabled.
+func ServerTLS(tc TLS) (*tls.Config, error) {
+	if !tc.Enabled {
+		return nil, nil
+	}
+	if tc.CertPEM == "" || tc.KeyPEM == "" {
+		return nil, errors.New("cert_pem and key_pem are required")
+	}
+	cert, err := loadKeyPair(tc.CertPEM, tc.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		// HTTP/1.1 only: WebSocket upgrades and the streams hijack or hold
+		// HTTP/1.1 connections.
+		NextProtos: []string{"http/1.1"},
+	}
+	if tc.ClientCAPEM != "" {
+		pem, err := LoadPEM(tc.ClientCAPEM)
+		if err != nil {
+			return nil, errors.New("client_ca_pem: " + err.Error())
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("client_ca_pem: no certificate found")
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
 // loadKeyPair loads the client certificate Herald presents to the server.
 func loadKeyPair(certPEM, keyPEM string) (tls.Certificate, error) {
 	c, err := LoadPEM(certPEM)

@@ -12,6 +12,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,6 +121,8 @@ type Server struct {
 	err  error         // the process's exit error, set before done closes
 
 	stopOnce sync.Once
+	// tlsClient, set for a server that serves TLS, trusts its certificate.
+	tlsClient *tls.Config
 }
 
 // Start writes cfg to a temporary file, starts Herald with it on a free port
@@ -133,7 +136,7 @@ func Start(t testing.TB, cfg Config) *Server {
 		if err != nil {
 			t.Fatalf("e2e: free port: %v", err)
 		}
-		s, err := start(t, cfg, port)
+		s, err := start(t, cfg, port, nil)
 		if err == nil {
 			return s
 		}
@@ -152,14 +155,29 @@ func Start(t testing.TB, cfg Config) *Server {
 // where clients expect it.
 func StartOnPort(t testing.TB, cfg Config, port int) *Server {
 	t.Helper()
-	s, err := start(t, cfg, port)
+	s, err := start(t, cfg, port, nil)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
 	return s
 }
 
-func start(t testing.TB, cfg Config, port int) (*Server, error) {
+// StartTLS is [Start] for a config that serves TLS; clientTLS trusts the
+// server's certificate, and the server's URLs and HTTP client use it.
+func StartTLS(t testing.TB, cfg Config, clientTLS *tls.Config) *Server {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("e2e: free port: %v", err)
+	}
+	s, err := start(t, cfg, port, clientTLS)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return s
+}
+
+func start(t testing.TB, cfg Config, port int, clientTLS *tls.Config) (*Server, error) {
 	t.Helper()
 	if Binary == "" {
 		t.Fatal("e2e: Binary is not set: TestMain must call Build")
@@ -173,7 +191,8 @@ func start(t testing.TB, cfg Config, port int) (*Server, error) {
 		t.Fatalf("e2e: write config: %v", err)
 	}
 
-	s := &Server{Port: port, out: &syncBuffer{}, done: make(chan struct{})}
+	s := &Server{Port: port, out: &syncBuffer{}, done: make(chan struct{}),
+		tlsClient: clientTLS}
 	s.cmd = exec.Command(Binary, "-c", path)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
@@ -228,7 +247,8 @@ func withListener(cfg Config, port int) Config {
 }
 
 func (s *Server) waitHealthy() error {
-	client := &http.Client{Timeout: time.Second}
+	client := s.HTTPClient()
+	client.Timeout = time.Second
 	deadline := time.Now().Add(StartTimeout)
 	var last string
 	for time.Now().Before(deadline) {
@@ -252,9 +272,21 @@ func (s *Server) waitHealthy() error {
 	return fmt.Errorf("GET /health not 200 within %v (last: %s)", StartTimeout, last)
 }
 
-// URL returns the http URL of path on the server.
+// URL returns the http (or https) URL of path on the server.
 func (s *Server) URL(path string) string {
+	if s.tlsClient != nil {
+		return "https://" + s.Addr() + path
+	}
 	return "http://" + s.Addr() + path
+}
+
+// HTTPClient returns a client for the server: the default one, or one that
+// trusts its certificate when it serves TLS.
+func (s *Server) HTTPClient() *http.Client {
+	if s.tlsClient == nil {
+		return &http.Client{}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: s.tlsClient}}
 }
 
 // Addr returns host:port of the server.
@@ -264,6 +296,9 @@ func (s *Server) Addr() string {
 
 // WebSocketURL returns the bidirectional WebSocket endpoint of the server.
 func (s *Server) WebSocketURL() string {
+	if s.tlsClient != nil {
+		return "wss://" + s.Addr() + "/connection/websocket"
+	}
 	return "ws://" + s.Addr() + "/connection/websocket"
 }
 
