@@ -3,45 +3,11 @@ package api
 import (
 	"encoding/json"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/internal/metrics"
 )
-
-// apiSeries returns the value of family name's series whose labels
-// include want ("k=v" pairs): the sample count for a summary.
-func apiSeries(t *testing.T, m *metrics.Metrics, name string, want ...string) float64 {
-	t.Helper()
-	mfs, err := m.Gatherer().Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, s := range mf.GetMetric() {
-			for _, w := range want {
-				k, v, _ := strings.Cut(w, "=")
-				found := false
-				for _, l := range s.GetLabel() {
-					found = found || l.GetName() == k && l.GetValue() == v
-				}
-				if !found {
-					continue next
-				}
-			}
-			if s.Summary != nil {
-				return float64(s.GetSummary().GetSampleCount())
-			}
-			return s.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
 
 // TestCommandsAreRecorded calls methods on every route and checks their
 // durations and errors by method.
@@ -127,4 +93,12 @@ func TestInfoFigures(t *testing.T) {
 		t.Errorf("a node without metrics reports process %+v, metrics %+v",
 			plain.Process, plain.Metrics)
 	}
+}
+
+// apiSeries returns the value of family name's series whose labels include
+// want ("k=v" pairs), 0 without one.
+func apiSeries(t *testing.T, m *metrics.Metrics, name string, want ...string) float64 {
+	t.Helper()
+	v, _ := m.Value(name, want...)
+	return v
 }

@@ -7,31 +7,6 @@ import (
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
-// sentCount returns centrifugo_transport_messages_sent for transport and
-// frame type.
-func sentCount(t *testing.T, m *metrics.Metrics, transport, frame string) float64 {
-	t.Helper()
-	mfs, err := m.Gatherer().Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "centrifugo_transport_messages_sent" {
-			continue
-		}
-		for _, s := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, l := range s.GetLabel() {
-				got[l.GetName()] = l.GetValue()
-			}
-			if got["transport"] == transport && got["frame_type"] == frame {
-				return s.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
 // TestBroadcastsCountDeliveries checks that publications, joins and leaves
 // are counted per transport as delivered, parallel deliveries included,
 // and that a subscriber skipped by its position or its wire format is not.
@@ -103,4 +78,13 @@ func BenchmarkBroadcast10kWithMetrics(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10000,
 		"ns/delivery")
+}
+
+// sentCount returns centrifugo_transport_messages_sent for transport and
+// frame type.
+func sentCount(t *testing.T, m *metrics.Metrics, transport, frame string) float64 {
+	t.Helper()
+	v, _ := m.Value("centrifugo_transport_messages_sent", "transport="+transport,
+		"frame_type="+frame)
+	return v
 }

@@ -72,20 +72,6 @@ func value(mfs map[string]*dto.MetricFamily, name string, want ...string) (float
 	return 0, false
 }
 
-func hasLabels(m *dto.Metric, want []string) bool {
-	for _, w := range want {
-		k, v, _ := strings.Cut(w, "=")
-		found := false
-		for _, l := range m.GetLabel() {
-			found = found || l.GetName() == k && l.GetValue() == v
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
 func TestNodeGaugesReadTheSource(t *testing.T) {
 	m := New(Config{Version: "1.2.3"})
 	m.SetSource(fixedSource{clients: 3, users: 2, subs: 5, channels: 4, nodes: 2})

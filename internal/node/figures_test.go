@@ -14,31 +14,6 @@ import (
 	"github.com/heraldhq/herald/internal/protocol"
 )
 
-// counter returns the value of family name's series with label=value.
-func counter(t *testing.T, m *metrics.Metrics, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := m.Gatherer().Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, s := range mf.GetMetric() {
-			for _, l := range s.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return s.GetCounter().GetValue()
-				}
-			}
-			if label == "" && s.Histogram != nil {
-				return float64(s.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return 0
-}
-
 // TestBrokerTrafficIsCounted publishes through the memory broker and
 // checks the node's message counters and publish timings.
 func TestBrokerTrafficIsCounted(t *testing.T) {
@@ -175,4 +150,16 @@ func TestPeersKeepTheirLastMetrics(t *testing.T) {
 	if p[0].Process == nil || p[0].Process.CPU != 2 {
 		t.Errorf("peer process %+v, want the latest", p[0].Process)
 	}
+}
+
+// counter returns the value of family name's series with label=value, or
+// of its first series when label is "".
+func counter(t *testing.T, m *metrics.Metrics, name, label, value string) float64 {
+	t.Helper()
+	var want []string
+	if label != "" {
+		want = []string{label + "=" + value}
+	}
+	v, _ := m.Value(name, want...)
+	return v
 }

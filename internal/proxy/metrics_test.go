@@ -9,35 +9,6 @@ import (
 	"github.com/heraldhq/herald/internal/metrics"
 )
 
-// proxySeries returns the value of family name's series with the given
-// type and, when set, outcome: the sample count for a summary.
-func proxySeries(t *testing.T, m *metrics.Metrics, name, typ, outcome string) float64 {
-	t.Helper()
-	mfs, err := m.Gatherer().Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, s := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, p := range s.GetLabel() {
-				l[p.GetName()] = p.GetValue()
-			}
-			if l["type"] != typ || outcome != "" && l["outcome"] != outcome {
-				continue
-			}
-			if s.Summary != nil {
-				return float64(s.GetSummary().GetSampleCount())
-			}
-			return s.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
 // TestCallsAreRecorded answers subscribe calls with a result, an error and
 // a failure, and checks each outcome, the timings and the error count.
 func TestCallsAreRecorded(t *testing.T) {
@@ -82,4 +53,16 @@ func TestCallsAreRecorded(t *testing.T) {
 	if got := proxySeries(t, m, "centrifugo_proxy_duration_seconds", "connect", ""); got != 0 {
 		t.Errorf("connect timings %v without a connect call", got)
 	}
+}
+
+// proxySeries returns the value of family name's series with the given
+// type and, when set, outcome.
+func proxySeries(t *testing.T, m *metrics.Metrics, name, typ, outcome string) float64 {
+	t.Helper()
+	want := []string{"type=" + typ}
+	if outcome != "" {
+		want = append(want, "outcome="+outcome)
+	}
+	v, _ := m.Value(name, want...)
+	return v
 }

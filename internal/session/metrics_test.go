@@ -6,8 +6,6 @@ import (
 	"testing"
 	"testing/synctest"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/protocol"
 )
@@ -24,49 +22,6 @@ func metricsEnv(t *testing.T, tune func(*Config)) (*env, *metrics.Metrics) {
 	})
 	e.hub.SetMetrics(m)
 	return e, m
-}
-
-// series returns the value of family name's series whose labels include
-// want ("k=v" pairs): the sample count for a summary.
-func series(t *testing.T, m *metrics.Metrics, name string, want ...string) float64 {
-	t.Helper()
-	mfs, err := m.Gatherer().Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, s := range mf.GetMetric() {
-			if !labelled(s, want) {
-				continue
-			}
-			switch {
-			case s.Summary != nil:
-				return float64(s.GetSummary().GetSampleCount())
-			case s.Gauge != nil:
-				return s.GetGauge().GetValue()
-			default:
-				return s.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-func labelled(s *dto.Metric, want []string) bool {
-	for _, w := range want {
-		k, v, _ := strings.Cut(w, "=")
-		ok := false
-		for _, l := range s.GetLabel() {
-			ok = ok || l.GetName() == k && l.GetValue() == v
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // TestSessionMetrics follows one client through connect, subscriptions, a
@@ -139,3 +94,11 @@ func TestSlowConsumerIsCounted(t *testing.T) {
 }
 
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+// series returns the value of family name's series whose labels include
+// want ("k=v" pairs), 0 without one.
+func series(t *testing.T, m *metrics.Metrics, name string, want ...string) float64 {
+	t.Helper()
+	v, _ := m.Value(name, want...)
+	return v
+}
