@@ -22,7 +22,9 @@ import (
 func TestInternalPort(t *testing.T) {
 	t.Run("internal_port", func(t *testing.T) {
 		// v3 flat keys: everything internal moves to internal_port.
-		cfg := Config{"token_hmac_secret_key": secret, "api_key": apiKey}
+		cfg := Config{"token_hmac_secret_key": secret, "api_key": apiKey,
+			"prometheus": true, "admin": true, "admin_password": "p", "admin_secret": "s",
+			"debug": true}
 		srv, internal := startSplit(t, cfg, func(c Config, _ int) string {
 			q := mustFreePort(t)
 			c["internal_port"] = q
@@ -33,6 +35,12 @@ func TestInternalPort(t *testing.T) {
 		wantHealth(t, internal)
 		wantStatus(t, http.MethodGet, srv.Addr(), "/health", http.StatusNotFound)
 		wantWebSocket(t, srv, internal)
+		// Metrics, the admin UI and pprof are internal endpoints too.
+		for _, path := range []string{"/metrics", "/", "/admin/settings",
+			"/debug/pprof/"} {
+			wantStatus(t, http.MethodGet, internal, path, http.StatusOK)
+			wantStatus(t, http.MethodGet, srv.Addr(), path, http.StatusNotFound)
+		}
 	})
 	t.Run("http_api.external", func(t *testing.T) {
 		// v6 keys: the API comes back to the external port; /health stays
