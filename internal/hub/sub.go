@@ -180,8 +180,7 @@ func (s *Sub) advance(offset uint64) bool {
 		s.offset.Store(offset)
 		return true
 	default:
-		s.lost.Store(true)
-		s.conn.InsufficientState(s.channel)
+		s.markLost()
 		return false
 	}
 }
@@ -207,8 +206,7 @@ func (s *Sub) Activate(top uint64, epoch string, enqueueReply func()) {
 			continue
 		}
 		if epoch != "" && p.epoch != "" && p.epoch != epoch {
-			s.lost.Store(true)
-			s.conn.InsufficientState(s.channel)
+			s.markLost()
 			break
 		}
 		// A publication at or below top is in the reply: the delta base

@@ -350,40 +350,45 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 	if opts.Delta {
 		kind = wire.KindDelta
 	}
-	body := wire.EncodePublication(pub)
-	send := func(res engine.PublishResult) error {
-		msg := make([]byte, 0, len(body)+32)
-		msg = append(msg, kind)
-		msg = strconv.AppendUint(msg, res.Position.Offset, 10)
-		msg = append(msg, ':')
-		msg = append(msg, res.Position.Epoch...)
-		msg = append(msg, ':')
-		msg = append(msg, body...)
-		if err := b.send(nc, b.subject(ch), msg); err != nil {
-			return err
-		}
-		if res.Position.Offset == 0 {
-			return nil
-		}
-		// A publication with an offset is confirmed before the next one
-		// gets its offset: NATS orders what one connection sends, but a
-		// later publication of another node could overtake one still in
-		// this connection's buffer.
-		if err := nc.FlushTimeout(b.flushTimeout()); err != nil {
-			return fmt.Errorf("nats: publish: %w", err)
-		}
-		return nil
-	}
-
 	withHistory := opts.HistorySize > 0 && opts.HistoryTTL > 0
 	if !withHistory && opts.IdempotencyKey == "" {
 		pub.Offset = 0
-		return engine.PublishResult{}, send(engine.PublishResult{})
+		return engine.PublishResult{}, b.sendPublication(nc, ch, kind, pub,
+			engine.PublishResult{})
 	}
 	if b.cfg.History == nil {
 		return engine.PublishResult{}, errNoHistory
 	}
-	return b.cfg.History.AddHistory(ctx, ch, pub, opts, send)
+	return b.cfg.History.AddHistory(ctx, ch, pub, opts, func(res engine.PublishResult) error {
+		return b.sendPublication(nc, ch, kind, pub, res)
+	})
+}
+
+// sendPublication sends pub at the position of res to the nodes subscribed
+// to ch, in one message built in one allocation.
+func (b *Broker) sendPublication(nc *nats.Conn, ch string, kind byte,
+	pub *protocol.Publication, res engine.PublishResult) error {
+	msg := make([]byte, 0, len(pub.Data)+len(res.Position.Epoch)+48)
+	msg = append(msg, kind)
+	msg = strconv.AppendUint(msg, res.Position.Offset, 10)
+	msg = append(msg, ':')
+	msg = append(msg, res.Position.Epoch...)
+	msg = append(msg, ':')
+	msg = wire.AppendPublication(msg, pub)
+	if err := b.send(nc, b.subject(ch), msg); err != nil {
+		return err
+	}
+	if res.Position.Offset == 0 {
+		return nil
+	}
+	// A publication with an offset is confirmed before the next one gets
+	// its offset: NATS orders what one connection sends, but a later
+	// publication of another node could overtake one still in this
+	// connection's buffer.
+	if err := nc.FlushTimeout(b.flushTimeout()); err != nil {
+		return fmt.Errorf("nats: publish: %w", err)
+	}
+	return nil
 }
 
 // flushTimeout bounds a confirmation round trip to NATS.

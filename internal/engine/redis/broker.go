@@ -305,20 +305,21 @@ func (b *Broker) Publish(ctx context.Context, ch string, pub *protocol.Publicati
 	if opts.Delta {
 		kind = string(rune(wire.KindDelta))
 	}
-	body := wire.EncodePublication(pub)
 	withHistory := opts.HistorySize > 0 && opts.HistoryTTL > 0
 	c := b.shards.For(ch)
 	if !withHistory && opts.IdempotencyKey == "" {
 		pub.Offset = 0
-		msg := kind + "0::" + string(body)
-		cmd := b.publishCmd(c, b.pubsubChannel(ch), msg)
+		// The message is built in one buffer that the command only reads.
+		msg := wire.AppendPublication(append([]byte(kind), "0::"...), pub)
+		cmd := b.publishCmd(c, b.pubsubChannel(ch), rueidis.BinaryString(msg))
 		if err := c.Do(ctx, cmd).Error(); err != nil {
 			return engine.PublishResult{}, fmt.Errorf("redis: publish: %w", err)
 		}
 		return engine.PublishResult{}, nil
 	}
 
-	return b.runPublish(ctx, c, ch, kind, body, pub, opts, b.publishCommand())
+	return b.runPublish(ctx, c, ch, kind, wire.EncodePublication(pub), pub, opts,
+		b.publishCommand())
 }
 
 // runPublish runs the publish script; command is the PUB/SUB command that
@@ -328,7 +329,7 @@ func (b *Broker) runPublish(ctx context.Context, c rueidis.Client, ch, kind stri
 	engine.PublishResult, error) {
 	withHistory := opts.HistorySize > 0 && opts.HistoryTTL > 0
 	args := []string{
-		b.pubsubChannel(ch), kind, string(body),
+		b.pubsubChannel(ch), kind, rueidis.BinaryString(body),
 		"0", "0", millis(opts.HistoryMetaTTL), "0", engine.NewEpoch(),
 		command,
 	}

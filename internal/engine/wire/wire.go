@@ -45,7 +45,11 @@ var ErrMalformed = errors.New("wire: malformed message")
 
 // EncodePublication returns the body of pub; Offset is not part of it.
 func EncodePublication(pub *protocol.Publication) []byte {
-	b := make([]byte, 0, len(pub.Data)+16)
+	return AppendPublication(make([]byte, 0, len(pub.Data)+16), pub)
+}
+
+// AppendPublication appends the body of pub to b, as EncodePublication.
+func AppendPublication(b []byte, pub *protocol.Publication) []byte {
 	if len(pub.Data) > 0 {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
 		b = protowire.AppendBytes(b, pub.Data)

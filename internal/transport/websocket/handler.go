@@ -63,14 +63,7 @@ func NewHandler(cfg Config) *Handler {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.cfg.Origins.Allowed(r) {
-		h.log.Info("origin rejected", "origin", r.Header.Get("Origin"),
-			"remote", r.RemoteAddr)
-		http.Error(w, "Forbidden", http.StatusForbidden)
-		return
-	}
-	if h.cfg.Sessions.Closing() {
-		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+	if !admit(w, r, h.cfg.Origins, h.cfg.Sessions, h.log) {
 		return
 	}
 
@@ -116,6 +109,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// in its serve loop), which would otherwise stay pinned by every idle
 	// connection. The goroutine ends when the connection closes.
 	go c.readLoop()
+}
+
+// admit refuses, and reports false for, an upgrade request from an origin
+// that is not allowed (403) or one that reaches a draining node (503).
+func admit(w http.ResponseWriter, r *http.Request, origins *transport.OriginChecker,
+	sessions *session.Manager, log *slog.Logger) bool {
+	if !origins.Allowed(r) {
+		log.Info("origin rejected", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		http.Error(w, "Forbidden", http.StatusForbidden)
+		return false
+	}
+	if sessions.Closing() {
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return false
+	}
+	return true
 }
 
 // forcedVersion reads the cf_protocol_version query parameter: without it

@@ -104,14 +104,7 @@ func NewUniHandler(cfg UniConfig) *UniHandler {
 
 // ServeHTTP implements http.Handler.
 func (h *UniHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.cfg.Origins.Allowed(r) {
-		h.log.Info("origin rejected", "origin", r.Header.Get("Origin"),
-			"remote", r.RemoteAddr)
-		http.Error(w, "Forbidden", http.StatusForbidden)
-		return
-	}
-	if h.cfg.Sessions.Closing() {
-		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+	if !admit(w, r, h.cfg.Origins, h.cfg.Sessions, h.log) {
 		return
 	}
 
